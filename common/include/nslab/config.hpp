@@ -1,0 +1,90 @@
+// One Config for every lab executable, filled in one place (cli.cpp) and read
+// by the layers. Layers never look at argv.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nslab {
+
+// The isolation layers, numbered by the lab that teaches them. The order the
+// kernel needs them in is the orchestrator's business (container.cpp), not
+// this numbering: the user namespace is taught fifth but created first.
+enum class Layer : int {
+    pid = 1,
+    mount = 2,
+    uts = 3,
+    net = 4,
+    user = 5,
+    cgroup = 6,
+    time = 7,
+    ipc = 8
+};
+
+struct IdMapEntry {
+    std::uint32_t inside = 0;
+    std::uint32_t outside = 0;
+    std::uint32_t count = 0;
+    bool operator==(const IdMapEntry&) const = default;
+};
+
+struct Cidr {
+    std::uint32_t address = 0;  // host byte order
+    int prefix = 0;
+    bool operator==(const Cidr&) const = default;
+};
+
+enum class NetMode { host, none, bridge };
+
+struct Config {
+    int lab = 0;                       // which lab executable is running (0..9)
+    std::string program;               // e.g. "lab01_pid": the name in every message
+    std::string id;                    // short random container id (hostname, cgroup, veth)
+    std::vector<std::string> command;  // what runs inside, after `--`
+    bool verbose = false;
+    bool timings = false;
+
+    // lab 00
+    std::vector<pid_t> show_pids;  // 0, 1 or 2 processes to describe
+
+    // lab 01
+    std::string pid_file;  // write the container's host PID here (lab 09 reads it)
+    bool init = false;     // a tiny PID 1 that reaps and forwards signals
+
+    // lab 02
+    std::string rootfs;
+
+    // lab 03
+    std::string hostname;
+    std::string domainname;
+
+    // lab 04
+    NetMode net = NetMode::host;
+    std::optional<Cidr> ip;
+
+    // lab 05
+    bool userns = false;
+    std::vector<IdMapEntry> uid_map;
+    std::vector<IdMapEntry> gid_map;
+
+    // lab 06
+    std::optional<std::uint64_t> memory;  // bytes
+    std::optional<std::uint64_t> pids;
+    std::optional<double> cpus;
+
+    // lab 07
+    std::int64_t monotonic_offset = 0;  // seconds
+    std::int64_t boottime_offset = 0;
+
+    // lab 09
+    pid_t target = 0;  // the running container to join
+
+    // Is this layer part of the running lab? (lab 09 joins, it builds nothing.)
+    bool has(Layer layer) const { return lab >= static_cast<int>(layer) && lab <= 8; }
+};
+
+}  // namespace nslab

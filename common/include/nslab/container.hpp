@@ -1,0 +1,21 @@
+// The orchestrator: runs the layers' phases in the order the kernel needs.
+#pragma once
+
+#include <sys/types.h>
+
+#include "nslab/config.hpp"
+
+namespace nslab {
+
+// Runs cfg.command in a container made of the layers of cfg.lab and returns
+// the exit status a runtime returns: the command's own, 128+n for signal n,
+// 125 when the runtime failed, 126 not executable, 127 not found.
+int run_container(const Config& cfg);
+
+// A wait(2) status as an exit status: the code, or 128 + the signal.
+int exit_status_of(int wait_status);
+
+// 126 or 127 for an errno from execve(2), else 125.
+int exit_status_for_exec_error(int error);
+
+}  // namespace nslab

@@ -1,0 +1,72 @@
+// The checked system-call facade: the one place where raw syscalls appear.
+//
+// Every wrapper is named like the call it makes and throws std::system_error
+// carrying errno and the call with its arguments, e.g. `mount(proc, /proc)`,
+// so a failure deep in set-up still says exactly what the kernel refused.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "nslab/fd.hpp"
+
+namespace nslab::sys {
+
+// Throws std::system_error(errno, what). Read errno first: call it right
+// after the failing call, before anything else can change errno.
+[[noreturn]] void fail(std::string_view what, int err = errno);
+
+// Returns rc, or throws with `what` when rc == -1.
+template <typename T>
+T check(T rc, std::string_view what) {
+    if (rc == static_cast<T>(-1)) fail(what);
+    return rc;
+}
+
+// --- files ---------------------------------------------------------------
+Fd open(const std::string& path, int flags, mode_t mode = 0);
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, std::string_view data);  // one write(2)
+std::string readlink(const std::string& path);
+void mkdir(const std::string& path, mode_t mode);    // EEXIST is fine
+void mkdir_p(const std::string& path, mode_t mode);  // every missing level
+void rmdir(const std::string& path);
+void symlink(const std::string& target, const std::string& link);
+void chdir(const std::string& path);
+ino_t inode_of(const std::string& path);  // stat(2) st_ino
+bool exists(const std::string& path);
+std::pair<Fd, Fd> pipe2(int flags);     // {read end, write end}
+void close_range_from(unsigned first);  // close every fd >= first
+
+// --- processes ------------------------------------------------------------
+// clone(2) with its own stack; child_main runs in the child and its return
+// value is the child's exit status. `flags` must include the termination
+// signal (SIGCHLD).
+pid_t clone(unsigned long flags, const std::function<int()>& child_main);
+pid_t fork();
+int waitpid(pid_t pid, int options);  // returns the wait status
+void kill(pid_t pid, int sig);
+void prctl(int option, unsigned long arg);
+[[noreturn]] void execvp(const std::vector<std::string>& argv);  // throws on failure
+void unshare(int flags);
+void setns(int fd, int nstype);
+
+// --- mounts ---------------------------------------------------------------
+void mount(const std::string& source, const std::string& target, const std::string& type,
+           unsigned long flags, const std::string& data = {});
+void umount2(const std::string& target, int flags);
+void pivot_root(const std::string& new_root, const std::string& put_old);
+
+// --- identity -------------------------------------------------------------
+void sethostname(std::string_view name);
+void setdomainname(std::string_view name);
+std::string gethostname();
+
+}  // namespace nslab::sys

@@ -1,0 +1,187 @@
+// The orchestrator. It reads top to bottom in the order the kernel needs,
+// one call a line; each layer's phase returns at once when that layer is
+// not part of the running lab. The order is not the labs' order: the time
+// namespace must exist before the child, the user namespace's maps before
+// the child may use its ids, the cgroup before the child may fork.
+#include "nslab/container.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "nslab/errors.hpp"
+#include "nslab/layers/cgroup.hpp"
+#include "nslab/layers/ipc.hpp"
+#include "nslab/layers/mount.hpp"
+#include "nslab/layers/net.hpp"
+#include "nslab/layers/pid.hpp"
+#include "nslab/layers/time.hpp"
+#include "nslab/layers/user.hpp"
+#include "nslab/layers/uts.hpp"
+#include "nslab/signals.hpp"
+#include "nslab/sync_pipe.hpp"
+#include "nslab/sys.hpp"
+#include "nslab/timings.hpp"
+
+namespace nslab {
+
+namespace {
+
+// The command replaces this process. Every fd above 2 is marked close-on-
+// exec first, so nothing of the runtime survives into the container
+// (CVE-2024-21626 was a leaked fd); the sync pipe closes at the exec, which
+// is how the parent learns that the exec worked.
+[[noreturn]] void exec_command(const Config& cfg, SyncPipe& sync, const sigset_t& original_mask) {
+    ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
+    sys::check(::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC), "close_range(3, CLOEXEC)");
+    try {
+        sys::execvp(cfg.command);
+    } catch (const std::system_error& e) {
+        sync.report_exec_failed(e.code().value(), "cannot run '" + cfg.command.front() +
+                                                      "': " + std::strerror(e.code().value()));
+    }
+    ::_exit(exit_status_for_exec_error(errno));
+}
+
+// With --init this process (PID 1) forks the command (PID 2) and becomes the
+// init; the forwarded signals are still blocked from the runtime, so the
+// init loop can take them with sigwaitinfo(2).
+int run_command(const Config& cfg, SyncPipe& sync, const sigset_t& original_mask) {
+    if (!cfg.init) exec_command(cfg, sync, original_mask);
+    pid_t command = sys::fork();
+    if (command == 0) exec_command(cfg, sync, original_mask);
+    sync.close_child_side();  // the command holds the pipe until its exec
+    sys::close_range_from(3);
+    return pid::init_loop(cfg, command);
+}
+
+// The container's first process. Nothing throws out of it: a failure is
+// reported to the parent over the sync pipe and the child exits 125.
+int child_main(const Config& cfg, SyncPipe& sync, const sigset_t& original_mask) noexcept {
+    try {
+        sync.become_child();
+        sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // die with the runtime, even by SIGKILL
+        sync.wait_parent();                     // maps written, cgroup joined, veth here
+        user::in_child(cfg);                    // become root of the user namespace
+        net::in_child(cfg);                     // lo up; eth0 address and route
+        uts::in_child(cfg);                     // hostname and domain name
+        mount::in_child(cfg);                   // private /, pivot_root, /proc /dev /sys /tmp
+        cgroup::in_child(cfg);                  // cgroup namespace rooted here; cgroupfs ro
+        ipc::in_child(cfg);                     // a fresh mqueue at /dev/mqueue
+        sync.report_ready();                    // set up: the parent writes the pid file
+        sync.wait_parent();                     // ...and lets us go
+        return run_command(cfg, sync, original_mask);
+    } catch (const std::exception& e) {
+        const auto* system_error = dynamic_cast<const std::system_error*>(&e);
+        sync.report_error(system_error ? system_error->code().value() : 0, e.what());
+    } catch (...) {
+        sync.report_error(0, "unknown error in the container's set-up");
+    }
+    return exit_status::runtime_failed;
+}
+
+void write_pid_file(const std::string& path, pid_t pid) {
+    if (path.empty()) return;
+    Fd fd(sys::check(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644),
+                     "open(--pid-file " + path + ")"));
+    std::string text = std::to_string(pid) + "\n";
+    sys::check(::write(fd.get(), text.data(), text.size()), "write(--pid-file " + path + ")");
+}
+
+// Passes the forwarded signals on to the container and returns the child's
+// wait status once it has exited.
+int wait_forwarding_signals(pid_t child) {
+    const sigset_t signals = wait_loop_signals();
+    for (;;) {
+        siginfo_t info{};
+        if (::sigwaitinfo(&signals, &info) == -1) {
+            if (errno == EINTR) continue;
+            sys::fail("sigwaitinfo()");
+        }
+        if (info.si_signo != SIGCHLD) {
+            ::kill(child, info.si_signo);  // ESRCH: it is exiting already
+            continue;
+        }
+        int status = 0;
+        pid_t done = ::waitpid(child, &status, WNOHANG);
+        if (done == child) return status;
+    }
+}
+
+}  // namespace
+
+int run_container(const Config& cfg) {
+    Timings timings(cfg.timings);
+    // Block the signals we forward (and SIGCHLD) before the child exists, so
+    // none is lost; the child restores this mask before it execs.
+    sigset_t original_mask;
+    const sigset_t blocked = wait_loop_signals();
+    ::sigprocmask(SIG_BLOCK, &blocked, &original_mask);
+
+    time::before_clone(cfg);  // unshare(CLONE_NEWTIME), write offsets
+    timings.mark("time namespace");
+    cgroup::State cgroup = cgroup::before_clone(cfg);  // mkdir, write limits
+    ScopeGuard remove_cgroup([&] { cgroup::after_exit(cfg, cgroup, 0); });
+    timings.mark("cgroup create");
+
+    SyncPipe sync;
+    const unsigned long flags = user::clone_flags(cfg) | mount::clone_flags(cfg) |
+                                uts::clone_flags(cfg) | net::clone_flags(cfg) |
+                                ipc::clone_flags(cfg);
+    pid_t child =
+        pid::clone_child(cfg, flags, [&] { return child_main(cfg, sync, original_mask); });
+    sync.become_parent();
+    // Until the child is reaped, a failure here must not leave it behind.
+    ScopeGuard kill_child([&] {
+        ::kill(child, SIGKILL);
+        ::waitpid(child, nullptr, 0);
+    });
+    timings.mark("clone");
+
+    user::in_parent(cfg, child);  // uid_map, setgroups, gid_map
+    timings.mark("user namespace maps");
+    cgroup::in_parent(cfg, cgroup, child);  // attach before it can fork
+    timings.mark("cgroup attach");
+    net::State net = net::in_parent(cfg, child);  // bridge, veth pair, one end inside
+    ScopeGuard remove_veth([&] { net::after_exit(cfg, net); });
+    timings.mark("veth and bridge");
+
+    sync.let_child_go();  // the child sets itself up
+    SyncPipe::Report report = sync.wait_child();
+    timings.mark("child set-up (mounts, hostname, lo)");
+    if (report.kind == SyncPipe::Report::Kind::ready) {
+        write_pid_file(cfg.pid_file, child);  // once set up, before exec
+        sync.let_child_go();                  // exec
+        report = sync.wait_child();
+    }
+    timings.mark("exec");
+    timings.total("until exec");
+
+    int status = exit_status::runtime_failed;
+    if (report.kind == SyncPipe::Report::Kind::exec_done) {
+        status = exit_status_of(wait_forwarding_signals(child));
+    } else {
+        std::fprintf(stderr, "%s: %s\n", cfg.program.c_str(), report.what.c_str());
+        ::waitpid(child, nullptr, 0);
+        if (report.kind == SyncPipe::Report::Kind::exec_failed)
+            status = exit_status_for_exec_error(report.error);
+    }
+    kill_child.dismiss();
+    timings.total("until exit");
+
+    remove_veth.dismiss();
+    net::after_exit(cfg, net);  // the host end of the veth
+    remove_cgroup.dismiss();
+    status = cgroup::after_exit(cfg, cgroup, status);  // report an OOM kill; rmdir
+    if (!cfg.pid_file.empty()) ::unlink(cfg.pid_file.c_str());
+    timings.print(cfg.program);
+    return status;
+}
+
+}  // namespace nslab

@@ -1,0 +1,29 @@
+// main() of every lab executable; NSLAB_LAB says which lab this one is.
+#include <cstdio>
+#include <exception>
+
+#include "nslab/cli.hpp"
+#include "nslab/container.hpp"
+#include "nslab/errors.hpp"
+#include "nslab/layers/exec.hpp"
+#include "nslab/show_identity.hpp"
+
+int main(int argc, char** argv) {
+    using namespace nslab;
+    const std::string program = lab_program_name(NSLAB_LAB);
+    try {
+        ParsedCommandLine parsed = parse_command_line(NSLAB_LAB, argc, argv);
+        if (parsed.exit_now) return *parsed.exit_now;
+        const Config& cfg = parsed.config;
+        if (cfg.lab == 0) return show_identity(cfg);
+        if (cfg.lab == 9) return exec::join_and_run(cfg);
+        return run_container(cfg);
+    } catch (const UsageError& e) {
+        std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", program.c_str(), e.what(),
+                     program.c_str());
+        return exit_status::usage;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
+        return exit_status::runtime_failed;
+    }
+}

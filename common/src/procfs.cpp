@@ -1,0 +1,94 @@
+#include "nslab/procfs.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <charconv>
+#include <sstream>
+
+#include "nslab/sys.hpp"
+
+namespace nslab::procfs {
+
+std::map<std::string, std::string> parse_status(std::string_view text) {
+    std::map<std::string, std::string> fields;
+    while (!text.empty()) {
+        size_t end = text.find('\n');
+        std::string_view line = text.substr(0, end);
+        text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+        size_t colon = line.find(':');
+        if (colon == std::string_view::npos) continue;
+        std::string_view value = line.substr(colon + 1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+            value.remove_prefix(1);
+        fields.emplace(std::string(line.substr(0, colon)), std::string(value));
+    }
+    return fields;
+}
+
+std::vector<pid_t> parse_pid_list(std::string_view text) {
+    std::vector<pid_t> pids;
+    std::istringstream in{std::string(text)};
+    for (pid_t pid; in >> pid;) pids.push_back(pid);
+    return pids;
+}
+
+Status parse_status_fields(std::string_view text) {
+    auto fields = parse_status(text);
+    Status status;
+    status.name = fields["Name"];
+    status.state = fields["State"].empty() ? '?' : fields["State"].front();
+    status.ppid = static_cast<pid_t>(std::stol("0" + fields["PPid"]));
+    status.nspid = parse_pid_list(fields["NSpid"]);
+    auto uids = parse_pid_list(fields["Uid"]);
+    status.uid = uids.empty() ? 0 : static_cast<uid_t>(uids.front());
+    return status;
+}
+
+Status status(pid_t pid) {
+    return parse_status_fields(sys::read_file("/proc/" + std::to_string(pid) + "/status"));
+}
+
+std::optional<ino_t> namespace_inode(pid_t pid, std::string_view type) {
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/" + std::string(type);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) return st.st_ino;
+    if (errno == ENOENT && sys::exists("/proc/" + std::to_string(pid))) return std::nullopt;
+    sys::fail("stat(" + path + ")");
+}
+
+std::vector<pid_t> children(pid_t pid) {
+    std::vector<pid_t> result;
+    std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+    DIR* dir = ::opendir(task_dir.c_str());
+    if (!dir) return result;
+    while (dirent* entry = ::readdir(dir)) {
+        if (entry->d_name[0] == '.') continue;
+        try {
+            auto more =
+                parse_pid_list(sys::read_file(task_dir + "/" + entry->d_name + "/children"));
+            result.insert(result.end(), more.begin(), more.end());
+        } catch (const std::system_error&) {
+            // The thread ended while we looked.
+        }
+    }
+    ::closedir(dir);
+    return result;
+}
+
+std::vector<pid_t> all_pids() {
+    std::vector<pid_t> pids;
+    DIR* dir = ::opendir("/proc");
+    if (!dir) sys::fail("opendir(/proc)");
+    while (dirent* entry = ::readdir(dir)) {
+        pid_t pid = 0;
+        std::string_view name = entry->d_name;
+        auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
+        if (ec == std::errc() && end == name.data() + name.size()) pids.push_back(pid);
+    }
+    ::closedir(dir);
+    return pids;
+}
+
+}  // namespace nslab::procfs

@@ -1,0 +1,206 @@
+#include "nslab/sys.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+
+namespace nslab::sys {
+
+void fail(std::string_view what, int err) {
+    throw std::system_error(err, std::generic_category(), std::string(what));
+}
+
+Fd open(const std::string& path, int flags, mode_t mode) {
+    return Fd(check(::open(path.c_str(), flags | O_CLOEXEC, mode), "open(" + path + ")"));
+}
+
+std::string read_file(const std::string& path) {
+    Fd fd = open(path, O_RDONLY);
+    std::string text;
+    char buffer[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        check(n, "read(" + path + ")");
+        if (n == 0) return text;
+        text.append(buffer, static_cast<size_t>(n));
+    }
+}
+
+void write_file(const std::string& path, std::string_view data) {
+    Fd fd = open(path, O_WRONLY);
+    // Files such as uid_map and timens_offsets must be written in one call.
+    ssize_t n = check(::write(fd.get(), data.data(), data.size()), "write(" + path + ")");
+    if (static_cast<size_t>(n) != data.size()) fail("write(" + path + "): short write", EIO);
+}
+
+std::string readlink(const std::string& path) {
+    char buffer[4096];
+    ssize_t n = check(::readlink(path.c_str(), buffer, sizeof buffer), "readlink(" + path + ")");
+    return std::string(buffer, static_cast<size_t>(n));
+}
+
+void mkdir(const std::string& path, mode_t mode) {
+    if (::mkdir(path.c_str(), mode) == -1 && errno != EEXIST) fail("mkdir(" + path + ")");
+}
+
+void mkdir_p(const std::string& path, mode_t mode) {
+    std::filesystem::path partial;
+    for (const auto& part : std::filesystem::path(path)) {
+        partial /= part;
+        if (part == "/" || part.empty()) continue;
+        mkdir(partial.string(), mode);
+    }
+}
+
+void rmdir(const std::string& path) {
+    check(::rmdir(path.c_str()), "rmdir(" + path + ")");
+}
+
+void symlink(const std::string& target, const std::string& link) {
+    check(::symlink(target.c_str(), link.c_str()), "symlink(" + target + ", " + link + ")");
+}
+
+void chdir(const std::string& path) {
+    check(::chdir(path.c_str()), "chdir(" + path + ")");
+}
+
+ino_t inode_of(const std::string& path) {
+    struct stat st {};
+    check(::stat(path.c_str(), &st), "stat(" + path + ")");
+    return st.st_ino;
+}
+
+bool exists(const std::string& path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::pair<Fd, Fd> pipe2(int flags) {
+    int fds[2];
+    check(::pipe2(fds, flags | O_CLOEXEC), "pipe2()");
+    return {Fd(fds[0]), Fd(fds[1])};
+}
+
+void close_range_from(unsigned first) {
+    // close_range(2) is one call; glibc 2.36 has no wrapper yet on every
+    // distribution we support, so call it directly.
+    check(::syscall(SYS_close_range, first, ~0U, 0), "close_range(" + std::to_string(first) + ")");
+}
+
+namespace {
+int run_child_main(void* arg) {
+    const auto* child_main = static_cast<const std::function<int()>*>(arg);
+    return (*child_main)();
+}
+}  // namespace
+
+pid_t clone(unsigned long flags, const std::function<int()>& child_main) {
+    // Without CLONE_VM the child gets a copy of our memory, as with fork(2);
+    // the stack below is only where the copy starts running. It is unmapped
+    // in the parent when this returns; the child keeps its own copy.
+    constexpr size_t stack_size = 1 << 20;
+    void* stack = ::mmap(nullptr, stack_size, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) fail("mmap(clone stack)");
+    void* stack_top = static_cast<char*>(stack) + stack_size;
+    pid_t pid = ::clone(run_child_main, stack_top, static_cast<int>(flags),
+                        const_cast<std::function<int()>*>(&child_main));
+    int err = errno;
+    ::munmap(stack, stack_size);
+    if (pid == -1)
+        fail(
+            "clone(flags=0x" +
+                [&] {
+                    char hex[32];
+                    std::snprintf(hex, sizeof hex, "%lx", flags);
+                    return std::string(hex);
+                }() +
+                ")",
+            err);
+    return pid;
+}
+
+pid_t fork() {
+    return check(::fork(), "fork()");
+}
+
+int waitpid(pid_t pid, int options) {
+    int status = 0;
+    for (;;) {
+        pid_t rc = ::waitpid(pid, &status, options);
+        if (rc == -1 && errno == EINTR) continue;
+        check(rc, "waitpid(" + std::to_string(pid) + ")");
+        return status;
+    }
+}
+
+void kill(pid_t pid, int sig) {
+    check(::kill(pid, sig), "kill(" + std::to_string(pid) + ", " + ::sigabbrev_np(sig) + ")");
+}
+
+void prctl(int option, unsigned long arg) {
+    check(::prctl(option, arg, 0, 0, 0), "prctl(" + std::to_string(option) + ")");
+}
+
+void execvp(const std::vector<std::string>& argv) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    fail("execvp(" + argv.at(0) + ")");
+}
+
+void unshare(int flags) {
+    char hex[32];
+    std::snprintf(hex, sizeof hex, "0x%x", flags);
+    check(::unshare(flags), std::string("unshare(") + hex + ")");
+}
+
+void setns(int fd, int nstype) {
+    check(::setns(fd, nstype), "setns(" + std::to_string(fd) + ", " + std::to_string(nstype) + ")");
+}
+
+void mount(const std::string& source, const std::string& target, const std::string& type,
+           unsigned long flags, const std::string& data) {
+    check(::mount(source.empty() ? nullptr : source.c_str(), target.c_str(),
+                  type.empty() ? nullptr : type.c_str(), flags,
+                  data.empty() ? nullptr : data.c_str()),
+          "mount(" + (source.empty() ? std::string("none") : source) + ", " + target + ")");
+}
+
+void umount2(const std::string& target, int flags) {
+    check(::umount2(target.c_str(), flags), "umount2(" + target + ")");
+}
+
+void pivot_root(const std::string& new_root, const std::string& put_old) {
+    // glibc has no wrapper for pivot_root(2).
+    check(::syscall(SYS_pivot_root, new_root.c_str(), put_old.c_str()),
+          "pivot_root(" + new_root + ", " + put_old + ")");
+}
+
+void sethostname(std::string_view name) {
+    check(::sethostname(name.data(), name.size()), "sethostname(" + std::string(name) + ")");
+}
+
+void setdomainname(std::string_view name) {
+    check(::setdomainname(name.data(), name.size()), "setdomainname(" + std::string(name) + ")");
+}
+
+std::string gethostname() {
+    char name[256] = {};
+    check(::gethostname(name, sizeof name - 1), "gethostname()");
+    return name;
+}
+
+}  // namespace nslab::sys

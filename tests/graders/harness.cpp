@@ -1,0 +1,253 @@
+#include "harness.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+
+#include "nslab/cli.hpp"
+#include "nslab/procfs.hpp"
+#include "nslab/sys.hpp"
+
+namespace grader {
+
+namespace {
+
+std::string env_or(const char* name, const char* fallback) {
+    const char* value = std::getenv(name);
+    return value && *value ? value : fallback;
+}
+
+int pidfd_open(pid_t pid) {
+    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+// Waits for `pid` with a deadline; kills it (and its process group) at the deadline.
+int wait_with_timeout(pid_t pid, std::chrono::seconds timeout, bool* timed_out) {
+    nslab::Fd pidfd(pidfd_open(pid));
+    pollfd p{pidfd.get(), POLLIN, 0};
+    int ready = pidfd ? ::poll(&p, 1, static_cast<int>(timeout.count() * 1000)) : 1;
+    if (ready == 0) {
+        *timed_out = true;
+        ::kill(pid, SIGKILL);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) == -1 && errno == EINTR) {}
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return -1;
+}
+
+std::string drain(int fd) {
+    std::string text;
+    char buffer[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<size_t>(n));
+    return text;
+}
+
+std::string temp_pid_file() {
+    static int counter = 0;
+    return "/tmp/nslab-grader-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) +
+           ".pid";
+}
+
+// Starts the lab with pipes on 0, 1, 2; returns the runtime's PID.
+pid_t spawn(int lab_number, const std::vector<std::string>& options,
+            const std::vector<std::string>& command, nslab::Fd& in, nslab::Fd& out,
+            nslab::Fd& err) {
+    auto [in_r, in_w] = nslab::sys::pipe2(0);
+    auto [out_r, out_w] = nslab::sys::pipe2(0);
+    auto [err_r, err_w] = nslab::sys::pipe2(0);
+    std::vector<std::string> argv{lab_executable(lab_number)};
+    argv.insert(argv.end(), options.begin(), options.end());
+    argv.push_back("--");
+    argv.insert(argv.end(), command.begin(), command.end());
+    pid_t pid = nslab::sys::fork();
+    if (pid == 0) {
+        ::dup2(in_r.get(), 0);
+        ::dup2(out_w.get(), 1);
+        ::dup2(err_w.get(), 2);
+        ::setpgid(0, 0);  // a signal for the test runner must not reach the lab
+        std::vector<char*> args;
+        for (auto& a : argv) args.push_back(a.data());
+        args.push_back(nullptr);
+        ::execv(args[0], args.data());
+        ::_exit(127);
+    }
+    in = std::move(in_w);
+    out = std::move(out_r);
+    err = std::move(err_r);
+    return pid;
+}
+
+}  // namespace
+
+void claim(int points, const std::string& step) {
+    ::testing::Test::RecordProperty("points", points);
+    ::testing::Test::RecordProperty("step", step);
+    SCOPED_TRACE("handout: " + step);
+}
+
+std::string bin_dir() {
+    return env_or("NSLAB_BIN_DIR", NSLAB_BIN_DIR);
+}
+std::string rootfs_dir() {
+    return env_or("NSLAB_ROOTFS_DIR", NSLAB_ROOTFS_DIR);
+}
+std::string lab_executable(int lab_number) {
+    return bin_dir() + "/" + nslab::lab_program_name(lab_number);
+}
+std::string probe_path(int lab_number) {
+    return lab_number >= 2 ? "/bin/probe" : bin_dir() + "/probe";
+}
+
+Result run(int lab_number, const std::vector<std::string>& options,
+           const std::vector<std::string>& command, std::chrono::seconds timeout) {
+    nslab::Fd in, out, err;
+    pid_t pid = spawn(lab_number, options, command, in, out, err);
+    in.reset();
+    // Read both pipes to the end before waiting: a full pipe would block the lab.
+    Result result;
+    pollfd fds[2] = {{out.get(), POLLIN, 0}, {err.get(), POLLIN, 0}};
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    int open_pipes = 2;
+    while (open_pipes > 0) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || ::poll(fds, 2, static_cast<int>(left.count())) == 0) break;
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+            char buffer[4096];
+            ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+            if (n <= 0) {
+                fds[i].fd = -1;
+                --open_pipes;
+            } else {
+                (i == 0 ? result.out : result.err).append(buffer, static_cast<size_t>(n));
+            }
+        }
+    }
+    bool timed_out = false;
+    result.status = wait_with_timeout(pid, std::chrono::seconds(open_pipes ? 0 : 10), &timed_out);
+    if (open_pipes || timed_out) result.err += "\n[grader: timed out, killed the lab]";
+    return result;
+}
+
+Running Running::start(int lab_number, std::vector<std::string> options,
+                       const std::vector<std::string>& command, std::chrono::seconds timeout) {
+    Running r;
+    r.pid_file_ = temp_pid_file();
+    options.insert(options.begin(), {"--pid-file", r.pid_file_});
+    r.runtime_ = spawn(lab_number, options, command, r.stdin_, r.stdout_, r.stderr_);
+    r.first_line_ = r.read_line(timeout);
+    if (r.first_line_.empty()) {
+        Result failed = r.finish(std::chrono::seconds(5));
+        throw std::runtime_error("the container did not start: exit status " +
+                                 std::to_string(failed.status) + ", stderr: " + failed.err);
+    }
+    std::string pid_text = nslab::sys::read_file(r.pid_file_);
+    r.container_ = static_cast<pid_t>(std::stol(pid_text));
+    return r;
+}
+
+Running::Running(Running&& other) noexcept
+    : runtime_(std::exchange(other.runtime_, -1)),
+      container_(other.container_),
+      first_line_(std::move(other.first_line_)),
+      pid_file_(std::move(other.pid_file_)),
+      stdin_(std::move(other.stdin_)),
+      stdout_(std::move(other.stdout_)),
+      stderr_(std::move(other.stderr_)),
+      out_buffer_(std::move(other.out_buffer_)),
+      finished_(other.finished_) {}
+
+Running::~Running() {
+    if (runtime_ > 0 && !finished_) {
+        ::kill(runtime_, SIGKILL);
+        ::waitpid(runtime_, nullptr, 0);
+    }
+    if (!pid_file_.empty()) ::unlink(pid_file_.c_str());
+}
+
+std::string Running::read_line(std::chrono::seconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        size_t newline = out_buffer_.find('\n');
+        if (newline != std::string::npos) {
+            std::string line = out_buffer_.substr(0, newline);
+            out_buffer_.erase(0, newline + 1);
+            return line;
+        }
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        pollfd p{stdout_.get(), POLLIN, 0};
+        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return {};
+        char buffer[4096];
+        ssize_t n = ::read(stdout_.get(), buffer, sizeof buffer);
+        if (n <= 0) return {};
+        out_buffer_.append(buffer, static_cast<size_t>(n));
+    }
+}
+
+void Running::signal_runtime(int sig) {
+    ::kill(runtime_, sig);
+}
+
+void Running::close_stdin() {
+    stdin_.reset();
+}
+
+Result Running::finish(std::chrono::seconds timeout) {
+    stdin_.reset();
+    bool timed_out = false;
+    Result result;
+    result.status = wait_with_timeout(runtime_, timeout, &timed_out);
+    finished_ = true;
+    // The runtime has ended; its container died with it, so the pipes end too.
+    result.out = out_buffer_ + drain(stdout_.get());
+    result.err = drain(stderr_.get());
+    if (timed_out) result.err += "\n[grader: timed out, killed the lab]";
+    return result;
+}
+
+std::map<std::string, ino_t> namespaces_of(pid_t pid) {
+    std::map<std::string, ino_t> result;
+    for (auto type : nslab::procfs::namespace_types)
+        if (auto inode = nslab::procfs::namespace_inode(pid, type))
+            result[std::string(type)] = *inode;
+    return result;
+}
+
+std::vector<pid_t> nspid_of(pid_t pid) {
+    return nslab::procfs::status(pid).nspid;
+}
+
+std::string run_host(const std::string& shell_command) {
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(shell_command.c_str(), "r"), ::pclose);
+    if (!pipe) return {};
+    std::string text;
+    char buffer[4096];
+    while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe.get())) text.append(buffer, n);
+    return text;
+}
+
+std::map<std::string, std::string> key_values(const std::string& text) {
+    std::map<std::string, std::string> result;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        size_t colon = line.find(": ");
+        if (colon != std::string::npos)
+            result.emplace(line.substr(0, colon), line.substr(colon + 2));
+    }
+    return result;
+}
+
+}  // namespace grader

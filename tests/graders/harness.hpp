@@ -1,0 +1,93 @@
+// The graders' harness: start a lab executable, talk to the container, and
+// look at it from the host through /proc and ps.
+//
+// A claim is a TEST whose first line is `claim(points, "handout step")`; its
+// assertions say what was expected and what was observed. Tests in the
+// suite named after a layer (Pid, Mount, ...) are that layer's claims; a
+// lab's grader runs its own layer's claims and every earlier layer's,
+// against its own executable (lab()).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "nslab/fd.hpp"
+
+namespace grader {
+
+#ifdef NSLAB_GRADER_LAB
+// The lab whose executable this grader runs (set per grader program).
+inline int lab() {
+    return NSLAB_GRADER_LAB;
+}
+#endif
+
+// Records the points and the handout step a failure should send the student
+// back to; the scoreboard shows both.
+void claim(int points, const std::string& step);
+
+std::string lab_executable(int lab_number);
+// The probe as the container sees it: inside the rootfs from lab 02 on,
+// where the container has its own root; the host's copy before.
+std::string probe_path(int lab_number);
+std::string rootfs_dir();
+std::string bin_dir();
+
+struct Result {
+    int status = -1;  // the runtime's exit status (128+n for signal n)
+    std::string out, err;
+};
+
+// Runs a lab to completion (stdin closed) and returns its status and output.
+Result run(int lab_number, const std::vector<std::string>& options,
+           const std::vector<std::string>& command,
+           std::chrono::seconds timeout = std::chrono::seconds(30));
+
+// A container kept running for inspection. start() returns once the command
+// printed its first line (the probe's "ready PID"), so it is set up and
+// running; the destructor kills whatever is left.
+class Running {
+  public:
+    static Running start(int lab_number, std::vector<std::string> options,
+                         const std::vector<std::string>& command,
+                         std::chrono::seconds timeout = std::chrono::seconds(30));
+    Running(Running&&) noexcept;
+    Running& operator=(Running&&) = delete;
+    ~Running();
+
+    pid_t runtime_pid() const { return runtime_; }
+    pid_t container_pid() const { return container_; }  // host PID, from --pid-file
+    const std::string& first_line() const { return first_line_; }
+
+    std::string read_line(std::chrono::seconds timeout = std::chrono::seconds(10));
+    void signal_runtime(int sig);
+    void close_stdin();
+    // Waits for the runtime to end; returns its exit status and all output.
+    Result finish(std::chrono::seconds timeout = std::chrono::seconds(30));
+
+  private:
+    Running() = default;
+    pid_t runtime_ = -1;
+    pid_t container_ = -1;
+    std::string first_line_;
+    std::string pid_file_;
+    nslab::Fd stdin_, stdout_, stderr_;
+    std::string out_buffer_;
+    bool finished_ = false;
+};
+
+// Host-side views.
+std::map<std::string, ino_t> namespaces_of(pid_t pid);
+std::vector<pid_t> nspid_of(pid_t pid);
+std::string run_host(const std::string& shell_command);  // stdout of `sh -c`
+// "key: value" lines into a map (the probe's and lab 00's output).
+std::map<std::string, std::string> key_values(const std::string& text);
+
+}  // namespace grader

@@ -1,0 +1,177 @@
+// Lab 01's claims: the PID namespace and PID 1's duties. They run against
+// every later lab's executable too.
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <thread>
+
+#include "harness.hpp"
+#include "nslab/procfs.hpp"
+
+using namespace grader;
+
+namespace {
+
+std::vector<std::string> probe(std::vector<std::string> args) {
+    args.insert(args.begin(), probe_path(lab()));
+    return args;
+}
+
+// Which lab's layer makes each namespace type new (the user namespace only
+// with --userns, which these claims do not pass).
+int layer_of(const std::string& type) {
+    if (type == "pid" || type == "pid_for_children") return 1;
+    if (type == "mnt") return 2;
+    if (type == "uts") return 3;
+    if (type == "net") return 4;
+    if (type == "cgroup") return 6;
+    if (type == "time" || type == "time_for_children") return 7;
+    if (type == "ipc") return 8;
+    return 99;  // user
+}
+
+}  // namespace
+
+TEST(Pid, NSpidHasTwoLevelsEndingIn1) {
+    claim(3, "lab01 step 1 (CLONE_NEWPID)");
+    auto c = Running::start(lab(), {}, probe({"hold"}));
+    auto nspid = nspid_of(c.container_pid());
+    ASSERT_EQ(nspid.size(), 2u) << "expected NSpid with two PIDs (host, container), observed "
+                                << nspid.size() << " in /proc/" << c.container_pid() << "/status";
+    EXPECT_EQ(nspid.front(), c.container_pid()) << "the first NSpid entry is the host PID";
+    EXPECT_EQ(nspid.back(), 1) << "the last NSpid entry is the PID inside: 1";
+    EXPECT_EQ(nslab::procfs::status(c.container_pid()).ppid, c.runtime_pid())
+        << "on the host, the container's PID 1 is the runtime's child";
+}
+
+TEST(Pid, NewNamespacesAreExactlyTheLabs) {
+    claim(3, "lab01 step 1 (clone flags)");
+    auto c = Running::start(lab(), {}, probe({"hold"}));
+    auto host = namespaces_of(::getpid());
+    auto inside = namespaces_of(c.container_pid());
+    for (const auto& [type, inode] : host) {
+        bool should_differ = layer_of(type) <= lab();
+        if (should_differ)
+            EXPECT_NE(inside[type], inode)
+                << "expected a new " << type << " namespace in lab " << lab();
+        else
+            EXPECT_EQ(inside[type], inode) << "expected the host's " << type << " namespace: lab "
+                                           << lab() << " does not isolate it";
+    }
+    std::string pidns = run_host("ps -o pidns= -p " + std::to_string(c.container_pid()));
+    EXPECT_EQ(std::stoull(pidns), inside["pid"]) << "host ps -o pidns says " << pidns;
+    EXPECT_NE(std::stoull(pidns), host["pid"]);
+}
+
+TEST(Pid, CommandIsPid1) {
+    claim(2, "lab01 step 1");
+    Result r = run(lab(), {}, probe({"pid"}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto fields = key_values(r.out);
+    EXPECT_EQ(fields["pid"], "1")
+        << "getpid() inside: the command is the namespace's first process";
+    EXPECT_EQ(fields["ppid"], "0") << "its parent is outside the namespace, so getppid() is 0";
+}
+
+TEST(Pid, InitMakesCommandPid2) {
+    claim(2, "lab01 step 2 (--init)");
+    Result r = run(lab(), {"--init"}, probe({"pid"}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto fields = key_values(r.out);
+    EXPECT_EQ(fields["pid"], "2") << "under --init the command is PID 2";
+    EXPECT_EQ(fields["ppid"], "1") << "and the init, PID 1, is its parent";
+}
+
+TEST(Pid, InitReapsOrphans) {
+    claim(3, "lab01 step 2 (reap every zombie)");
+    auto c = Running::start(lab(), {"--init"}, probe({"zombies", "5"}));
+    pid_t init = c.container_pid();
+    // The orphans end 0.1 s after they are made; give the init 10 s to reap.
+    std::vector<std::string> zombies;
+    for (int i = 0; i < 200; ++i) {
+        zombies.clear();
+        for (pid_t kid : nslab::procfs::children(init)) {
+            auto status = nslab::procfs::status(kid);
+            if (status.state == 'Z' || status.name != "probe")
+                zombies.push_back(std::to_string(kid));
+        }
+        auto kids = nslab::procfs::children(init);
+        if (zombies.empty() && kids.size() == 1) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(zombies.empty()) << "the init left zombie children: "
+                                 << testing::PrintToString(zombies);
+    EXPECT_EQ(nslab::procfs::children(init).size(), 1u) << "only the command should remain";
+    EXPECT_EQ(c.finish().status, 0);
+}
+
+TEST(Pid, SigtermReachesCommandUnderInit) {
+    claim(3, "lab01 step 2 (forward signals)");
+    auto c = Running::start(lab(), {"--init"}, probe({"signal"}));
+    c.signal_runtime(SIGTERM);
+    EXPECT_EQ(c.read_line(), "signal: 15") << "the command should have received SIGTERM";
+    Result r = c.finish();
+    EXPECT_EQ(r.status, 128 + SIGTERM) << r.err;
+}
+
+TEST(Pid, SigtermReachesCommandAsPid1) {
+    claim(2, "lab01 handout: signals and PID 1");
+    auto c = Running::start(lab(), {}, probe({"signal"}));
+    c.signal_runtime(SIGTERM);
+    EXPECT_EQ(c.read_line(), "signal: 15") << "the runtime forwards SIGTERM to the container";
+    EXPECT_EQ(c.finish().status, 128 + SIGTERM);
+}
+
+TEST(Pid, ExitStatusPassesThrough) {
+    claim(3, "lab01 step 2 (exit status)");
+    EXPECT_EQ(run(lab(), {}, probe({"exit", "0"})).status, 0);
+    EXPECT_EQ(run(lab(), {}, probe({"exit", "3"})).status, 3);
+    EXPECT_EQ(run(lab(), {"--init"}, probe({"exit", "3"})).status, 3);
+    EXPECT_EQ(run(lab(), {"--init"}, probe({"raise", "15"})).status, 128 + 15)
+        << "a command killed by SIGTERM ends the runtime with 128+15";
+    Result as_pid1 = run(lab(), {}, probe({"raise", "15"}));
+    EXPECT_EQ(as_pid1.status, 0)
+        << "as PID 1 with no handler, the command ignores its own SIGTERM and exits 0";
+}
+
+TEST(Pid, PidFileHoldsTheHostPid) {
+    claim(2, "lab01 --pid-file");
+    auto c = Running::start(lab(), {}, probe({"hold"}));
+    auto status = nslab::procfs::status(c.container_pid());
+    EXPECT_EQ(status.name, "probe") << "the pid file names the command's process (it has exec'd)";
+    EXPECT_EQ(status.nspid.back(), 1);
+    std::string ready = c.first_line();
+    EXPECT_EQ(ready, "ready 1") << "inside, the same process is PID 1";
+}
+
+TEST(Pid, BadInputGivesOneClearLine) {
+    claim(2, "lab01 handout: exit statuses");
+    Result missing = run(lab(), {}, {});
+    EXPECT_EQ(missing.status, 2);
+    EXPECT_NE(missing.err.find("missing command"), std::string::npos) << missing.err;
+    Result unknown = run(lab(), {"--no-such-option"}, {"true"});
+    EXPECT_EQ(unknown.status, 2);
+    EXPECT_NE(unknown.err.find("--no-such-option"), std::string::npos) << unknown.err;
+    Result not_found = run(lab(), {}, {"/no/such/command"});
+    EXPECT_EQ(not_found.status, 127) << not_found.err;
+    EXPECT_NE(not_found.err.find("/no/such/command"), std::string::npos) << not_found.err;
+    EXPECT_EQ(std::count(not_found.err.begin(), not_found.err.end(), '\n'), 1)
+        << "one line: " << not_found.err;
+    Result not_executable = run(lab(), {}, {"/etc/passwd"});
+    EXPECT_EQ(not_executable.status, 126) << not_executable.err;
+}
+
+TEST(Pid, ProcShowsWhichPidNamespace) {
+    claim(1,
+          lab() == 1 ? "lab01 handout: why ps still shows the host" : "lab02 step (mount /proc)");
+    Result r = run(lab(), {}, probe({"pids"}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    bool sees_grader = r.out.find("pid: " + std::to_string(::getpid()) + "\n") != std::string::npos;
+    if (lab() == 1)
+        EXPECT_TRUE(sees_grader)
+            << "lab 01 has no mount namespace: /proc is still the host's, so ps inside shows "
+               "host processes (the source article's clone example claims otherwise)";
+    else
+        EXPECT_FALSE(sees_grader) << "with its own /proc the container sees only its processes";
+}

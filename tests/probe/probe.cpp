@@ -22,9 +22,22 @@
 #include <string>
 #include <vector>
 
-namespace {
+#include "probe.hpp"
 
-using Args = std::vector<std::string>;
+namespace probe {
+
+struct Entry {
+    Command command;
+    std::string help;
+};
+std::map<std::string, Entry>& registry() {
+    static std::map<std::string, Entry> commands;
+    return commands;
+}
+
+Register::Register(const std::string& name, Command command, const std::string& help) {
+    registry()[name] = {std::move(command), help};
+}
 
 std::string slurp(const std::string& path) {
     std::ifstream in(path);
@@ -39,6 +52,14 @@ void hold() {
     char buffer[256];
     while (::read(0, buffer, sizeof buffer) > 0) {}
 }
+
+}  // namespace probe
+
+namespace {
+
+using probe::Args;
+using probe::hold;
+using probe::slurp;
 
 int cmd_pid(const Args&) {
     std::cout << "pid: " << ::getpid() << "\nppid: " << ::getppid() << "\n";
@@ -175,33 +196,36 @@ int cmd_signal(const Args&) {
     return 128 + sig;
 }
 
-const std::map<std::string, std::pair<std::function<int(const Args&)>, std::string>> commands = {
-    {"pid", {cmd_pid, "print pid and ppid"}},
-    {"ns", {cmd_ns, "print the inode of each of our namespaces"}},
-    {"hostname", {cmd_hostname, "print hostname and domain name"}},
-    {"cat", {cmd_cat, "FILE: print a file (e.g. /proc/self/mountinfo)"}},
-    {"uid", {cmd_uid, "print Uid, Gid and capability lines of /proc/self/status"}},
-    {"fds", {cmd_fds, "list our open file descriptors"}},
-    {"clocks", {cmd_clocks, "print CLOCK_MONOTONIC, BOOTTIME, REALTIME and /proc/uptime"}},
-    {"statfs", {cmd_statfs, "PATH: print the filesystem type (statfs f_type)"}},
-    {"pids", {cmd_pids, "list the PIDs /proc shows"}},
-    {"sleep", {cmd_sleep, "N: sleep N seconds"}},
-    {"hold", {cmd_hold, "print 'ready PID', stay until stdin closes"}},
-    {"exit", {cmd_exit, "N: exit with status N"}},
-    {"raise", {cmd_raise, "SIG: send ourselves signal number SIG"}},
-    {"zombies", {cmd_zombies, "N: leave N orphans to PID 1, then hold"}},
-    {"signal", {cmd_signal, "print 'ready PID', wait for a signal, print it, exit 128+N"}},
-};
+const probe::Register r_pid("pid", cmd_pid, "print pid and ppid");
+const probe::Register r_ns("ns", cmd_ns, "print the inode of each of our namespaces");
+const probe::Register r_hostname("hostname", cmd_hostname, "print hostname and domain name");
+const probe::Register r_cat("cat", cmd_cat, "FILE: print a file (e.g. /proc/self/mountinfo)");
+const probe::Register r_uid("uid", cmd_uid,
+                            "print Uid, Gid and capability lines of /proc/self/status");
+const probe::Register r_fds("fds", cmd_fds, "list our open file descriptors");
+const probe::Register r_clocks("clocks", cmd_clocks,
+                               "print CLOCK_MONOTONIC, BOOTTIME, REALTIME and /proc/uptime");
+const probe::Register r_statfs("statfs", cmd_statfs,
+                               "PATH: print the filesystem type (statfs f_type)");
+const probe::Register r_pids("pids", cmd_pids, "list the PIDs /proc shows");
+const probe::Register r_sleep("sleep", cmd_sleep, "N: sleep N seconds");
+const probe::Register r_hold("hold", cmd_hold, "print 'ready PID', stay until stdin closes");
+const probe::Register r_exit("exit", cmd_exit, "N: exit with status N");
+const probe::Register r_raise("raise", cmd_raise, "SIG: send ourselves signal number SIG");
+const probe::Register r_zombies("zombies", cmd_zombies, "N: leave N orphans to PID 1, then hold");
+const probe::Register r_signal("signal", cmd_signal,
+                               "print 'ready PID', wait for a signal, print it, exit 128+N");
 
 }  // namespace
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     // Several subcommands in a row: "probe pid , ns , hostname".
+    const auto& commands = probe::registry();
     if (args.empty() || !commands.count(args.front())) {
         std::cerr << "usage: probe COMMAND [ARG]... [, COMMAND...]\n";
         for (const auto& [name, command] : commands)
-            std::cerr << "  " << name << "  " << command.second << "\n";
+            std::cerr << "  " << name << "  " << command.help << "\n";
         return 2;
     }
     int status = 0;
@@ -216,7 +240,7 @@ int main(int argc, char** argv) {
             return 2;
         }
         try {
-            status = it->second.first(rest);
+            status = it->second.command(rest);
         } catch (const std::exception& e) {
             std::cerr << "probe " << args[i] << ": " << e.what() << "\n";
             return 2;

@@ -120,11 +120,16 @@ bool meets_expectation(const std::vector<LabResult>& results, const std::string&
         }
     }
     if (expect == "fail") {
-        bool any_failed = false;
+        // A mutant: every claim it names must fail, and at least one must run.
+        bool all_failed = true, any = false;
         for (const auto& lab : results)
-            for (const auto& c : lab.claims) any_failed |= !c.passed;
-        if (!any_failed) why << "every claim passed, but a failure was expected\n";
-        return any_failed;
+            for (const auto& c : lab.claims) {
+                any = true;
+                if (c.passed) why << c.suite << "." << c.name << " passed, but should have failed\n";
+                all_failed &= !c.passed;
+            }
+        if (!any) why << "no claim ran: check the claim names\n";
+        return any && all_failed;
     }
     return ok;
 }

@@ -24,6 +24,7 @@
 #include "nslab/layers/time.hpp"
 #include "nslab/layers/user.hpp"
 #include "nslab/layers/uts.hpp"
+#include "nslab/mount_plan.hpp"
 #include "nslab/signals.hpp"
 #include "nslab/sync_pipe.hpp"
 #include "nslab/sys.hpp"
@@ -124,7 +125,8 @@ int run_container(const Config& cfg) {
     const sigset_t blocked = wait_loop_signals();
     ::sigprocmask(SIG_BLOCK, &blocked, &original_mask);
 
-    time::before_clone(cfg);  // unshare(CLONE_NEWTIME), write offsets
+    mount_plan::check_rootfs(cfg);  // --rootfs is a directory pivot_root can use
+    time::before_clone(cfg);        // unshare(CLONE_NEWTIME), write offsets
     timings.mark("time namespace");
     cgroup::State cgroup = cgroup::before_clone(cfg);  // mkdir, write limits
     ScopeGuard remove_cgroup([&] { cgroup::after_exit(cfg, cgroup, 0); });

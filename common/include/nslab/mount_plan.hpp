@@ -1,0 +1,49 @@
+// The container's file systems as a plan: a pure function of the Config that
+// lists, in order, what goes where under the new root. The mount layer
+// applies it; unit tests check it without root (tests/unit/mount_plan_test.cpp).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nslab/config.hpp"
+
+namespace nslab::mount_plan {
+
+struct Step {
+    enum class Kind {
+        filesystem,  // mount(source, target, fstype, flags, data): a fresh instance
+        bind,        // mount(source, target, MS_BIND): a host file, e.g. /dev/null
+        symlink,     // symlink(source, target): source is the link's text
+    };
+    Kind kind = Kind::filesystem;
+    std::string source;
+    std::string target;  // absolute, as the container sees it: "/dev/pts"
+    std::string fstype;
+    unsigned long flags = 0;  // MS_* flags
+    std::string data;         // file-system options: "mode=755"
+    // The target is made first (directory, empty file or link). Only ever
+    // true inside a tmpfs an earlier step mounted: the rootfs is shared by
+    // every container that uses it and is never written to.
+    bool make_target = false;
+    bool operator==(const Step&) const = default;
+};
+
+// Every step, parents before children. Later layers add theirs here, one
+// line each (ipc: /dev/mqueue; cgroup: a read-only cgroupfs).
+std::vector<Step> steps(const Config& cfg);
+
+// Parent side, before clone: --rootfs names a directory other than the
+// host's own root, holding every directory the plan mounts on, and
+// pivot_root(2) can work here. Returns at once when the mount layer is off;
+// throws std::runtime_error with one line that names the option.
+void check_rootfs(const Config& cfg);
+
+// Why pivot_root(2) cannot work for a process whose /proc/self/mountinfo
+// is this text, or "" when it can: its / must be the root of a mount (not
+// a chroot), and that mount must not be the initial ramfs (the first
+// namespace's root mount, which has no parent and cannot be moved).
+std::string pivot_root_blocker(std::string_view mountinfo);
+
+}  // namespace nslab::mount_plan

@@ -64,13 +64,14 @@ int run_command(const Config& cfg, SyncPipe& sync, const sigset_t& original_mask
 
 // The container's first process. Nothing throws out of it: a failure is
 // reported to the parent over the sync pipe and the child exits 125.
-int child_main(const Config& cfg, SyncPipe& sync, const sigset_t& original_mask) noexcept {
+int child_main(const Config& cfg, const net::State& net, SyncPipe& sync,
+               const sigset_t& original_mask) noexcept {
     try {
         sync.become_child();
         sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // die with the runtime, even by SIGKILL
         sync.wait_parent();                     // maps written, cgroup joined, veth here
         user::in_child(cfg);                    // become root of the user namespace
-        net::in_child(cfg);                     // lo up; eth0 address and route
+        net::in_child(cfg, net);                // lo up; eth0 address and route
         uts::in_child(cfg);                     // hostname and domain name
         mount::in_child(cfg);                   // private /, pivot_root, /proc /dev /sys /tmp
         cgroup::in_child(cfg);                  // cgroup namespace rooted here; cgroupfs ro
@@ -132,12 +133,15 @@ int run_container(const Config& cfg) {
     ScopeGuard remove_cgroup([&] { cgroup::after_exit(cfg, cgroup, 0); });
     timings.mark("cgroup create");
 
+    net::State net = net::before_clone(cfg);  // an address lease, so the child knows it
+    ScopeGuard remove_veth([&] { net::after_exit(cfg, net); });
+
     SyncPipe sync;
     const unsigned long flags = user::clone_flags(cfg) | mount::clone_flags(cfg) |
                                 uts::clone_flags(cfg) | net::clone_flags(cfg) |
                                 ipc::clone_flags(cfg);
     pid_t child =
-        pid::clone_child(cfg, flags, [&] { return child_main(cfg, sync, original_mask); });
+        pid::clone_child(cfg, flags, [&] { return child_main(cfg, net, sync, original_mask); });
     sync.become_parent();
     // Until the child is reaped, a failure here must not leave it behind.
     ScopeGuard kill_child([&] {
@@ -150,8 +154,7 @@ int run_container(const Config& cfg) {
     timings.mark("user namespace maps");
     cgroup::in_parent(cfg, cgroup, child);  // attach before it can fork
     timings.mark("cgroup attach");
-    net::State net = net::in_parent(cfg, child);  // bridge, veth pair, one end inside
-    ScopeGuard remove_veth([&] { net::after_exit(cfg, net); });
+    net::in_parent(cfg, net, child);  // bridge, veth pair, one end inside
     timings.mark("veth and bridge");
 
     sync.let_child_go();  // the child sets itself up
@@ -178,7 +181,7 @@ int run_container(const Config& cfg) {
     timings.total("until exit");
 
     remove_veth.dismiss();
-    net::after_exit(cfg, net);  // the host end of the veth
+    net::after_exit(cfg, net);  // the host end of the veth, the lease
     remove_cgroup.dismiss();
     status = cgroup::after_exit(cfg, cgroup, status);  // report an OOM kill; rmdir
     if (!cfg.pid_file.empty()) ::unlink(cfg.pid_file.c_str());

@@ -6,17 +6,21 @@
 #include <string>
 
 #include "nslab/config.hpp"
+#include "nslab/net_host.hpp"
 
 namespace nslab::net {
 
-// What the parent made on the host side, to undo after exit.
+// The container's address (taken before clone, so the child knows it) and
+// what the parent made on the host side, to undo after exit.
 struct State {
+    Lease lease;            // empty: --net none or the layer is off
     std::string host_veth;  // empty: nothing made
 };
 
-unsigned long clone_flags(const Config& cfg);      // CLONE_NEWNET when the layer is on
-State in_parent(const Config& cfg, pid_t child);   // bridge, veth pair, one end into the child
-void in_child(const Config& cfg);                  // lo up; eth0 address and default route
-void after_exit(const Config& cfg, State& state);  // remove the host end
+unsigned long clone_flags(const Config& cfg);                  // CLONE_NEWNET when the layer is on
+State before_clone(const Config& cfg);                         // an address lease (--net bridge)
+void in_parent(const Config& cfg, State& state, pid_t child);  // bridge, veth pair, one end inside
+void in_child(const Config& cfg, const State& state);          // lo up; eth0 address and route
+void after_exit(const Config& cfg, State& state);              // remove the host end, the lease
 
 }  // namespace nslab::net

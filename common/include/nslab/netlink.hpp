@@ -1,0 +1,65 @@
+// A thin RAII layer over libnl-route-3: the rtnetlink requests lab 04 needs
+// (links, addresses, a route), each one call named after what it asks the
+// kernel for, each throwing std::system_error with the request in its text,
+// e.g. "netlink RTM_NEWLINK veth nsv1a2b3c4d/eth0: File exists".
+//
+// A netlink socket talks to the network namespace its creator was in when
+// it was opened (rtnetlink(7)): open it in the parent to change the host
+// side, in the child to change the container's side.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nslab/config.hpp"
+
+struct nl_sock;
+
+namespace nslab::netlink {
+
+// A connected NETLINK_ROUTE socket (nl_socket_alloc + nl_connect).
+class Socket {
+  public:
+    Socket();
+    ~Socket();
+    Socket(const Socket&) = delete;
+    Socket& operator=(const Socket&) = delete;
+    nl_sock* get() const { return sock_; }
+
+  private:
+    nl_sock* sock_ = nullptr;
+};
+
+// What `ip link` shows of an interface.
+struct Link {
+    std::string name;
+    std::string kind;  // "veth", "bridge", ... ("" for lo and physical devices)
+    int index = 0;
+    int master = 0;  // the bridge's index when it is a bridge port
+    bool up = false;
+};
+
+std::vector<Link> links(Socket& nl);  // RTM_GETLINK dump
+std::optional<Link> find_link(Socket& nl, const std::string& name);
+
+// RTM_NEWLINK kind "bridge". An existing one is fine (another runtime may
+// have made it a moment ago).
+void add_bridge(Socket& nl, const std::string& name);
+// RTM_NEWLINK kind "veth": `name` here, `peer` created directly in the
+// network namespace of process `peer_netns_pid` (IFLA_NET_NS_PID).
+void add_veth_pair(Socket& nl, const std::string& name, const std::string& peer,
+                   pid_t peer_netns_pid);
+void set_master(Socket& nl, const std::string& link, const std::string& bridge);  // IFLA_MASTER
+void set_up(Socket& nl, const std::string& link);                                 // IFF_UP
+// RTM_NEWADDR; the address already being there is fine.
+void add_address(Socket& nl, const std::string& link, const Cidr& address);
+// RTM_NEWROUTE 0.0.0.0/0 via gateway in the main table.
+void add_default_route(Socket& nl, std::uint32_t gateway);
+// RTM_DELLINK. Returns false when there was no such link (ENODEV).
+bool delete_link(Socket& nl, const std::string& name);
+
+}  // namespace nslab::netlink

@@ -1,0 +1,190 @@
+#include "nslab/net_host.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+#include <stdexcept>
+
+#include "nslab/errors.hpp"
+#include "nslab/net_plan.hpp"
+#include "nslab/netlink.hpp"
+#include "nslab/parse.hpp"
+#include "nslab/sys.hpp"
+
+namespace nslab::net {
+
+namespace {
+
+namespace fs = std::filesystem;
+using net_plan::LeaseRecord;
+
+constexpr std::string_view new_prefix = ".new-";  // a record not yet linked to an address
+
+std::optional<unsigned long long> start_time_of(pid_t pid) {
+    try {
+        return net_plan::start_time_from_stat(
+            sys::read_file("/proc/" + std::to_string(pid) + "/stat"));
+    } catch (const std::system_error&) {
+        return {};  // no such process
+    }
+}
+
+bool owner_alive(const LeaseRecord& r) {
+    return start_time_of(r.pid) == r.start_time;
+}
+
+std::optional<LeaseRecord> read_lease(const std::string& path) {
+    try {
+        return net_plan::parse_lease(sys::read_file(path));
+    } catch (const std::system_error&) {
+        return {};
+    }
+}
+
+// The record goes into a private file first and is then linked under the
+// address's name: link(2) either makes the whole lease appear at once or
+// fails with EEXIST, so a lease is never seen half-written and two runtimes
+// never hold one address.
+bool try_link(const std::string& record, const std::string& lease) {
+    if (::link(record.c_str(), lease.c_str()) == 0) return true;
+    if (errno == EEXIST) return false;
+    sys::fail("link(" + record + ", " + lease + ")");
+}
+
+}  // namespace
+
+Lease Lease::take(const std::string& dir, const Cidr& subnet, std::optional<Cidr> wanted,
+                  const std::string& veth) {
+    if (wanted) {
+        std::string why = net_plan::refuse_requested(subnet, *wanted);
+        if (!why.empty())
+            throw UsageError("invalid value '" + parse::to_string(*wanted) + "' for --ip: " + why);
+    }
+    sys::mkdir_p(dir, 0755);
+    const LeaseRecord me{::getpid(), start_time_of(::getpid()).value_or(0), veth};
+    const std::string record =
+        dir + "/" + std::string(new_prefix) + std::to_string(me.pid) + "-" + veth;
+    {
+        Fd fd = sys::open(record, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        const std::string text = net_plan::format_lease(me);
+        sys::check(::write(fd.get(), text.data(), text.size()), "write(" + record + ")");
+    }
+    ScopeGuard remove_record([&] { ::unlink(record.c_str()); });
+
+    Lease lease;
+    lease.gateway_ = net_plan::bridge_address(subnet);
+    auto path_of = [&](std::uint32_t a) { return dir + "/" + net_plan::address_text(a); };
+    if (wanted) {
+        if (!try_link(record, path_of(wanted->address))) {
+            auto owner = read_lease(path_of(wanted->address));
+            throw std::runtime_error(
+                "--ip " + parse::to_string(*wanted) + ": the address is taken (" +
+                path_of(wanted->address) +
+                (owner ? ", runtime PID " + std::to_string(owner->pid) : std::string()) + ")");
+        }
+        lease.address_ = *wanted;
+    } else {
+        std::set<std::uint32_t> taken;
+        for (const auto& entry : fs::directory_iterator(dir))
+            if (auto a = net_plan::parse_address(entry.path().filename().string()))
+                taken.insert(*a);
+        for (;;) {
+            auto candidate = net_plan::first_free(subnet, taken);
+            if (!candidate)
+                throw std::runtime_error("no free address left in " + parse::to_string(subnet) +
+                                         " (see " + dir + "; `nslab cleanup` removes stale ones)");
+            if (try_link(record, path_of(*candidate))) {
+                lease.address_ = {*candidate, subnet.prefix};
+                break;
+            }
+            taken.insert(*candidate);  // another runtime was first: try the next
+        }
+    }
+    lease.path_ = path_of(lease.address_.address);
+    lease.owner_ = me.pid;
+    return lease;
+}
+
+Lease::Lease(Lease&& other) noexcept
+    : path_(std::exchange(other.path_, {})),
+      owner_(other.owner_),
+      address_(other.address_),
+      gateway_(other.gateway_) {}
+
+Lease& Lease::operator=(Lease&& other) noexcept {
+    if (this != &other) {
+        release();
+        path_ = std::exchange(other.path_, {});
+        owner_ = other.owner_;
+        address_ = other.address_;
+        gateway_ = other.gateway_;
+    }
+    return *this;
+}
+
+void Lease::release() {
+    // Only the runtime that took it gives it back, not a forked copy of it.
+    if (!path_.empty() && owner_ == ::getpid()) ::unlink(path_.c_str());
+    path_.clear();
+}
+
+Lease take_lease(const Config& cfg) {
+    return Lease::take(lease_dir, net_plan::subnet(), cfg.ip, net_plan::host_veth_name(cfg.id));
+}
+
+HostLock::HostLock(Mode mode) {
+    sys::mkdir_p(run_dir, 0755);
+    const std::string path = std::string(run_dir) + "/net.lock";
+    fd_ = sys::open(path, O_RDWR | O_CREAT, 0644);
+    int operation = mode == Mode::shared ? LOCK_SH : LOCK_EX;
+    while (::flock(fd_.get(), operation) == -1)
+        if (errno != EINTR) sys::fail("flock(" + path + ")");
+}
+
+std::vector<std::string> cleanup_stale() {
+    std::vector<std::string> removed;
+    HostLock lock(HostLock::Mode::exclusive);
+
+    std::set<std::string> live_veths;
+    std::error_code no_dir;
+    for (const auto& entry : fs::directory_iterator(lease_dir, no_dir)) {
+        const std::string name = entry.path().filename().string();
+        const std::string path = entry.path().string();
+        if (name.starts_with(new_prefix)) {
+            // ".new-PID-veth": a record its runtime had not linked yet.
+            pid_t pid = std::atoi(name.c_str() + new_prefix.size());
+            if (pid > 0 && !start_time_of(pid) && ::unlink(path.c_str()) == 0)
+                removed.push_back("removed unfinished lease record " + path);
+            continue;
+        }
+        auto record = read_lease(path);
+        if (record && owner_alive(*record)) {
+            live_veths.insert(record->veth);
+            continue;
+        }
+        if (::unlink(path.c_str()) == 0)
+            removed.push_back("removed stale lease " + path +
+                              (record ? " (runtime PID " + std::to_string(record->pid) + " is gone)"
+                                      : std::string(" (unreadable)")));
+    }
+
+    netlink::Socket nl;
+    for (const auto& link : netlink::links(nl))
+        if (link.kind == "veth" && net_plan::is_host_veth_name(link.name) &&
+            !live_veths.count(link.name) && netlink::delete_link(nl, link.name))
+            removed.push_back("removed veth " + link.name + " (no live lease)");
+
+    const std::string bridge(net_plan::bridge_name);
+    if (auto found = netlink::find_link(nl, bridge)) {
+        bool has_ports = false;
+        for (const auto& link : netlink::links(nl)) has_ports |= link.master == found->index;
+        if (!has_ports && netlink::delete_link(nl, bridge))
+            removed.push_back("removed bridge " + bridge + " (no ports left)");
+    }
+    return removed;
+}
+
+}  // namespace nslab::net

@@ -125,7 +125,8 @@ bool meets_expectation(const std::vector<LabResult>& results, const std::string&
         for (const auto& lab : results)
             for (const auto& c : lab.claims) {
                 any = true;
-                if (c.passed) why << c.suite << "." << c.name << " passed, but should have failed\n";
+                if (c.passed)
+                    why << c.suite << "." << c.name << " passed, but should have failed\n";
                 all_failed &= !c.passed;
             }
         if (!any) why << "no claim ran: check the claim names\n";

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "nslab/errors.hpp"
+#include "nslab/idmap.hpp"
 #include "nslab/parse.hpp"
 
 namespace po = boost::program_options;
@@ -207,7 +208,12 @@ ParsedCommandLine parse_command_line(int lab, int argc, const char* const* argv)
     if (vm.count("hostname")) cfg.hostname = parse::hostname("--hostname", text("hostname"));
     if (vm.count("domainname"))
         cfg.domainname = parse::hostname("--domainname", text("domainname"));
-    if (lab >= 4 && lab <= 8) cfg.net = NetMode::bridge;
+    // A rootless container (--userns, run by a user) cannot plug a veth into
+    // the host's bridge: its default is none, and an explicit bridge is refused.
+    if (lab >= 4 && lab <= 8)
+        cfg.net = lab >= 5 && vm.count("userns") && !idmap::Caller::current().privileged
+                      ? NetMode::none
+                      : NetMode::bridge;
     if (vm.count("net")) {
         auto mode = text("net");
         if (mode == "none")

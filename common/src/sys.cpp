@@ -1,6 +1,7 @@
 #include "nslab/sys.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -201,6 +202,23 @@ std::string gethostname() {
     char name[256] = {};
     check(::gethostname(name, sizeof name - 1), "gethostname()");
     return name;
+}
+
+void setresuid(uid_t real, uid_t effective, uid_t saved) {
+    check(::setresuid(real, effective, saved), "setresuid(" + std::to_string(real) + ", " +
+                                                   std::to_string(effective) + ", " +
+                                                   std::to_string(saved) + ")");
+}
+
+void setresgid(gid_t real, gid_t effective, gid_t saved) {
+    check(::setresgid(real, effective, saved), "setresgid(" + std::to_string(real) + ", " +
+                                                   std::to_string(effective) + ", " +
+                                                   std::to_string(saved) + ")");
+}
+
+void setgroups(const std::vector<gid_t>& groups) {
+    check(::setgroups(groups.size(), groups.data()),
+          "setgroups(" + std::to_string(groups.size()) + " groups)");
 }
 
 }  // namespace nslab::sys

@@ -68,5 +68,8 @@ void pivot_root(const std::string& new_root, const std::string& put_old);
 void sethostname(std::string_view name);
 void setdomainname(std::string_view name);
 std::string gethostname();
+void setresuid(uid_t real, uid_t effective, uid_t saved);
+void setresgid(gid_t real, gid_t effective, gid_t saved);
+void setgroups(const std::vector<gid_t>& groups);
 
 }  // namespace nslab::sys

@@ -1,0 +1,158 @@
+#include "nslab/idmap.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "nslab/errors.hpp"
+
+using namespace nslab;
+
+namespace {
+
+const idmap::Caller user{1000, 1000, false};
+const idmap::Caller root{0, 0, true};
+const idmap::Limits limits{340, 4096};
+
+Config lab5(std::vector<IdMapEntry> uid_map = {}, std::vector<IdMapEntry> gid_map = {}) {
+    Config cfg;
+    cfg.lab = 5;
+    cfg.userns = true;
+    cfg.net = NetMode::none;
+    cfg.uid_map = std::move(uid_map);
+    cfg.gid_map = std::move(gid_map);
+    return cfg;
+}
+
+std::string refusal(const Config& cfg, const idmap::Caller& caller,
+                    const idmap::Limits& with = limits) {
+    try {
+        idmap::check(cfg, caller, with);
+    } catch (const UsageError& e) {
+        return e.what();
+    }
+    return "(accepted)";
+}
+
+}  // namespace
+
+TEST(IdMap, TextIsOneLinePerRange) {
+    EXPECT_EQ(idmap::text({{0, 1000, 1}}), "0 1000 1\n");
+    EXPECT_EQ(idmap::text({{0, 100000, 1}, {1, 200000, 65535}}), "0 100000 1\n1 200000 65535\n");
+}
+
+TEST(IdMap, DefaultMapsTheCallersOwnIds) {
+    auto plan = idmap::plan(lab5(), idmap::Caller{1000, 1001, false}, limits);
+    EXPECT_EQ(plan.uid_map, "0 1000 1\n");
+    EXPECT_EQ(plan.gid_map, "0 1001 1\n");
+    EXPECT_EQ(idmap::plan(lab5(), root, limits).uid_map, "0 0 1\n");
+}
+
+TEST(IdMap, SetgroupsIsDeniedExactlyWhenUnprivileged) {
+    EXPECT_TRUE(idmap::plan(lab5(), user, limits).deny_setgroups)
+        << "without CAP_SETGID the kernel takes gid_map only after setgroups is denied";
+    EXPECT_FALSE(
+        idmap::plan(lab5({{0, 100000, 65536}}, {{0, 100000, 65536}}), root, limits).deny_setgroups)
+        << "root may leave setgroups(2) usable inside";
+}
+
+TEST(IdMap, RootMayMapRanges) {
+    auto plan = idmap::plan(lab5({{0, 100000, 65536}}, {{0, 100000, 65536}}), root, limits);
+    EXPECT_EQ(plan.uid_map, "0 100000 65536\n");
+    EXPECT_EQ(plan.gid_map, "0 100000 65536\n");
+}
+
+TEST(IdMap, UserMayMapOnlyItsOwnIdOnce) {
+    EXPECT_EQ(refusal(lab5({{0, 1000, 1}}, {{0, 1000, 1}}), user), "(accepted)");
+    EXPECT_NE(refusal(lab5({{0, 100000, 65536}}), user).find("you may map only your own uid"),
+              std::string::npos);
+    EXPECT_NE(refusal(lab5({{0, 1000, 2}}), user).find("--uid-map 0:1000:2"), std::string::npos);
+    EXPECT_NE(refusal(lab5({}, {{0, 0, 1}}), user).find("your own gid, once (0:1000:1)"),
+              std::string::npos);
+    EXPECT_NE(refusal(lab5({{0, 1000, 1}, {1, 2000, 1}}), user).find("--uid-map"),
+              std::string::npos);
+}
+
+TEST(IdMap, OverlapsAreRefusedInsideAndOutside) {
+    EXPECT_NE(refusal(lab5({{0, 100000, 10}, {5, 200000, 10}}), root).find("overlap"),
+              std::string::npos)
+        << "inside ranges 0-9 and 5-14 meet";
+    EXPECT_NE(refusal(lab5({{0, 100000, 10}, {10, 100009, 1}}), root)
+                  .find("--uid-map: 0:100000:10 and 10:100009:1 overlap"),
+              std::string::npos)
+        << "outside ranges meet";
+    EXPECT_EQ(refusal(lab5({{0, 100000, 10}, {10, 100010, 10}}), root), "(accepted)")
+        << "adjacent ranges do not overlap";
+    EXPECT_NE(refusal(lab5({}, {{0, 5, 1}, {0, 6, 1}}), root).find("--gid-map"), std::string::npos);
+}
+
+TEST(IdMap, TheContainerNeedsARoot) {
+    EXPECT_NE(refusal(lab5({{1, 100000, 10}}), root).find("nothing maps uid 0 inside"),
+              std::string::npos);
+}
+
+TEST(IdMap, LineAndSizeLimits) {
+    std::vector<IdMapEntry> many;
+    for (std::uint32_t i = 0; i < 6; ++i) many.push_back({i, 100000 + i, 1});
+    EXPECT_EQ(refusal(lab5(many), root), "(accepted)");
+    EXPECT_NE(refusal(lab5(many), root, {5, 4096}).find("at most 5 lines"), std::string::npos);
+    std::vector<IdMapEntry> wide;
+    for (std::uint32_t i = 0; i < 340; ++i)
+        wide.push_back({i * 10000000U, 4000000000U - i * 10000000U, 1});
+    EXPECT_NE(refusal(lab5(wide), root).find("less than a page"), std::string::npos)
+        << "340 long lines do not fit in one page";
+    wide.resize(341);
+    EXPECT_NE(refusal(lab5(wide), root).find("at most 340 lines"), std::string::npos);
+}
+
+TEST(IdMap, MaxLinesDependsOnTheKernel) {
+    EXPECT_EQ(idmap::max_lines("6.1.0-18-amd64"), 340u);
+    EXPECT_EQ(idmap::max_lines("4.15.0"), 340u);
+    EXPECT_EQ(idmap::max_lines("4.14.300"), 5u);
+    EXPECT_EQ(idmap::max_lines("3.10.0-1160.el7.x86_64"), 5u);
+}
+
+TEST(IdMap, RootlessRefusesWhatNeedsTheHost) {
+    Config bridge = lab5();
+    bridge.net = NetMode::bridge;
+    EXPECT_NE(refusal(bridge, user).find("--net bridge needs root"), std::string::npos);
+    EXPECT_EQ(refusal(bridge, root), "(accepted)");
+    Config no_userns = lab5();
+    no_userns.userns = false;
+    EXPECT_NE(refusal(no_userns, user).find("add --userns"), std::string::npos);
+    Config limits7 = lab5();
+    limits7.lab = 7;
+    limits7.pids = 10;
+    EXPECT_NE(refusal(limits7, user).find("--pids"), std::string::npos);
+    limits7.pids.reset();
+    limits7.boottime_offset = 60;
+    EXPECT_NE(refusal(limits7, user).find("--boottime-offset"), std::string::npos);
+    Config lab4 = lab5();
+    lab4.lab = 4;
+    lab4.userns = false;
+    EXPECT_EQ(refusal(lab4, user), "(accepted)") << "lab 04 has no user layer to check";
+}
+
+TEST(IdMap, RefusalsNameTheSwitch) {
+    idmap::HostSwitches off{0, std::nullopt, std::nullopt};
+    auto why = idmap::explain_refusal(ENOSPC, off, false);
+    ASSERT_TRUE(why);
+    EXPECT_NE(why->find("user.max_user_namespaces is 0"), std::string::npos);
+    EXPECT_NE(why->find("sysctl -w user.max_user_namespaces="), std::string::npos);
+
+    idmap::HostSwitches ubuntu{63000, 1, std::nullopt};
+    why = idmap::explain_refusal(EACCES, ubuntu, false);
+    ASSERT_TRUE(why);
+    EXPECT_NE(why->find("kernel.apparmor_restrict_unprivileged_userns=0"), std::string::npos);
+    EXPECT_FALSE(idmap::explain_refusal(EPERM, ubuntu, true))
+        << "AppArmor's rule does not stop root";
+
+    idmap::HostSwitches old_debian{63000, std::nullopt, 0};
+    why = idmap::explain_refusal(EPERM, old_debian, false);
+    ASSERT_TRUE(why);
+    EXPECT_NE(why->find("kernel.unprivileged_userns_clone=1"), std::string::npos);
+
+    idmap::HostSwitches open{63000, 0, 1};
+    EXPECT_FALSE(idmap::explain_refusal(EPERM, open, false));
+    EXPECT_FALSE(idmap::explain_refusal(ENOENT, off, false));
+}

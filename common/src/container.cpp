@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "nslab/errors.hpp"
+#include "nslab/idmap.hpp"
 #include "nslab/layers/cgroup.hpp"
 #include "nslab/layers/ipc.hpp"
 #include "nslab/layers/mount.hpp"
@@ -126,6 +127,7 @@ int run_container(const Config& cfg) {
     const sigset_t blocked = wait_loop_signals();
     ::sigprocmask(SIG_BLOCK, &blocked, &original_mask);
 
+    idmap::check(cfg);              // rootless: refuse what needs root; check the id maps
     mount_plan::check_rootfs(cfg);  // --rootfs is a directory pivot_root can use
     time::before_clone(cfg);        // unshare(CLONE_NEWTIME), write offsets
     timings.mark("time namespace");
@@ -140,8 +142,13 @@ int run_container(const Config& cfg) {
     const unsigned long flags = user::clone_flags(cfg) | mount::clone_flags(cfg) |
                                 uts::clone_flags(cfg) | net::clone_flags(cfg) |
                                 ipc::clone_flags(cfg);
-    pid_t child =
-        pid::clone_child(cfg, flags, [&] { return child_main(cfg, net, sync, original_mask); });
+    pid_t child = -1;
+    try {
+        child =
+            pid::clone_child(cfg, flags, [&] { return child_main(cfg, net, sync, original_mask); });
+    } catch (const std::system_error& e) {
+        idmap::rethrow_explained(cfg, e);  // name the sysctl that forbids user namespaces
+    }
     sync.become_parent();
     // Until the child is reaped, a failure here must not leave it behind.
     ScopeGuard kill_child([&] {
@@ -172,7 +179,9 @@ int run_container(const Config& cfg) {
     if (report.kind == SyncPipe::Report::Kind::exec_done) {
         status = exit_status_of(wait_forwarding_signals(child));
     } else {
-        std::fprintf(stderr, "%s: %s\n", cfg.program.c_str(), report.what.c_str());
+        const bool set_up_failed = report.kind == SyncPipe::Report::Kind::error;
+        std::fprintf(stderr, "%s: %s%s\n", cfg.program.c_str(), report.what.c_str(),
+                     set_up_failed ? idmap::hint(cfg, report.error).c_str() : "");
         ::waitpid(child, nullptr, 0);
         if (report.kind == SyncPipe::Report::Kind::exec_failed)
             status = exit_status_for_exec_error(report.error);

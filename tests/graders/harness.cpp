@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include <stdexcept>
 
 #include "nslab/cli.hpp"
+#include "nslab/netlink.hpp"
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
 
@@ -70,6 +72,7 @@ pid_t spawn(int lab_number, const std::vector<std::string>& options,
     argv.insert(argv.end(), options.begin(), options.end());
     argv.push_back("--");
     argv.insert(argv.end(), command.begin(), command.end());
+    if (lab_number >= 4) enter_scratch_network();
     pid_t pid = nslab::sys::fork();
     if (pid == 0) {
         ::dup2(in_r.get(), 0);
@@ -89,6 +92,19 @@ pid_t spawn(int lab_number, const std::vector<std::string>& options,
 }
 
 }  // namespace
+
+// From lab 04 on, a container plugs a veth into a bridge on the host side.
+// No grader touches the real host network: before its first such container
+// the grader moves into a scratch network namespace (its own, so graders
+// can run side by side), and whatever the labs make there vanishes with it.
+void enter_scratch_network() {
+    static bool entered = false;
+    if (entered) return;
+    nslab::sys::unshare(CLONE_NEWNET);
+    nslab::netlink::Socket nl;
+    nslab::netlink::set_up(nl, "lo");
+    entered = true;
+}
 
 void claim(int points, const std::string& step) {
     ::testing::Test::RecordProperty("points", points);

@@ -88,6 +88,16 @@ class Running {
     bool finished_ = false;
 };
 
+// While one is alive, run() and Running::start() start the lab as this user
+// (uid, gid, no supplementary groups), not as the grader: rootless claims.
+class RunAs {
+  public:
+    RunAs(uid_t uid, gid_t gid);
+    RunAs(const RunAs&) = delete;
+    RunAs& operator=(const RunAs&) = delete;
+    ~RunAs();
+};
+
 // Host-side views.
 std::map<std::string, ino_t> namespaces_of(pid_t pid);
 std::vector<pid_t> nspid_of(pid_t pid);

@@ -87,6 +87,12 @@ bool exists(const std::string& path) {
     return ::lstat(path.c_str(), &st) == 0;
 }
 
+struct statfs statfs(const std::string& path) {
+    struct statfs fs {};
+    check(::statfs(path.c_str(), &fs), "statfs(" + path + ")");
+    return fs;
+}
+
 std::pair<Fd, Fd> pipe2(int flags) {
     int fds[2];
     check(::pipe2(fds, flags | O_CLOEXEC), "pipe2()");

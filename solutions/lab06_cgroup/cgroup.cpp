@@ -1,29 +1,119 @@
-// Lab 06: placeholder until this lab is written (see the issue tracker).
+// Lab 06: cgroups (how much a container may use) and the cgroup namespace
+// (which part of the cgroup tree it sees).
+//
+// A namespace changes what a process sees; a cgroup limits what it uses
+// (cgroups(7)). Both hang off the task: task_struct->cgroups (a css_set)
+// and task_struct->nsproxy->cgroup_ns. The container gets its own cgroup
+// under /sys/fs/cgroup/nslab, its limits, and a cgroup namespace rooted at
+// that cgroup, so inside /proc/self/cgroup says "0::/".
+//
+// This file is the cgroup v2 path (the students' VMs); on a cgroup v1 host
+// each phase hands over to cgroupfs::v1, in common/src/cgroupfs.cpp.
 #include "nslab/layers/cgroup.hpp"
 
-#include "nslab/errors.hpp"
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+
+#include "nslab/cgroupfs.hpp"
+#include "nslab/sys.hpp"
 
 namespace nslab::cgroup {
 
+namespace {
+
+std::string directory(const State& state) {
+    return std::string(cgroupfs::mount_point) + state.path;
+}
+
+}  // namespace
+
 State before_clone(const Config& cfg) {
     if (!cfg.has(Layer::cgroup)) return {};
-    throw NotImplemented("lab06_cgroup", 1, "cgroups(7)");
+    const cgroupfs::Host& host = cgroupfs::host();
+    cgroupfs::validate(cfg, host, ::sysconf(_SC_NPROCESSORS_ONLN));
+    // Only root may make cgroups here; a rootless run without limits still
+    // gets its cgroup namespace (in_child), in the cgroup it started in.
+    if (::geteuid() != 0 && cgroupfs::controllers_for(cfg).empty()) return {};
+    State state{cgroupfs::container_path(cfg.id, ::getpid())};
+    if (host.mode != cgroupfs::Mode::unified) {
+        cgroupfs::v1::create(host, state.path, cfg);
+        return state;
+    }
+
+    // Step 1. A v2 controller works in a cgroup only if every ancestor lists
+    // it in cgroup.subtree_control. The no-internal-process rule: a cgroup
+    // (but the root) that enables controllers for its children may hold no
+    // process itself, so nslab/ stays empty and containers are its leaves.
+    const std::string controllers = cgroupfs::subtree_control_line(cgroupfs::controllers_for(cfg));
+    for (const std::string& dir :
+         cgroupfs::ancestors(std::string(cgroupfs::mount_point), state.path)) {
+        sys::mkdir(dir, 0755);
+        if (!controllers.empty()) sys::write_file(dir + "/cgroup.subtree_control", controllers);
+    }
+    const std::string dir = directory(state);
+    sys::check(::mkdir(dir.c_str(), 0755), "mkdir(" + dir + ")");
+    ScopeGuard remove([&] { sys::rmdir(dir); });  // a refused limit must not leave it behind
+    for (const cgroupfs::LimitWrite& limit : cgroupfs::v2_limits(cfg)) {
+        const std::string file = dir + "/" + limit.file;
+        if (limit.optional && !sys::exists(file)) continue;
+        sys::write_file(file, limit.value);
+    }
+    remove.dismiss();
+    return state;
 }
 
 void in_parent(const Config& cfg, State& state, pid_t child) {
-    (void)child;
     if (!cfg.has(Layer::cgroup) || state.path.empty()) return;
-    throw NotImplemented("lab06_cgroup", 2, "cgroups(7)");
+    // Step 2. The child is blocked on the sync pipe: it can neither fork nor
+    // exec before it is inside, so nothing it starts escapes the limits
+    // (children are born in their parent's cgroup).
+    if (cgroupfs::host().mode != cgroupfs::Mode::unified)
+        return cgroupfs::v1::attach(cgroupfs::host(), state.path, child);
+    sys::write_file(directory(state) + "/cgroup.procs", std::to_string(child));
 }
 
 void in_child(const Config& cfg) {
     if (!cfg.has(Layer::cgroup)) return;
-    throw NotImplemented("lab06_cgroup", 3, "cgroup_namespaces(7)");
+    // Step 3. A new cgroup namespace takes the cgroup we are in *now* as its
+    // root (cgroup_namespaces(7)): that is why the parent attached us first.
+    sys::unshare(CLONE_NEWCGROUP);
+    // A cgroup file system mounted inside the namespace shows our cgroup as
+    // its root: the container reads its own limits, read-only.
+    if (cgroupfs::host().mode != cgroupfs::Mode::unified)
+        return cgroupfs::v1::mount_readonly(cgroupfs::host(), std::string(cgroupfs::mount_point));
+    sys::mount("cgroup2", std::string(cgroupfs::mount_point), "cgroup2",
+               MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
 }
 
 int after_exit(const Config& cfg, State& state, int status) {
     if (!cfg.has(Layer::cgroup) || state.path.empty()) return status;
-    throw NotImplemented("lab06_cgroup", 4, "cgroups(7)");
+    const cgroupfs::Host& host = cgroupfs::host();
+    const std::string dir = directory(state);
+    std::uint64_t oom_kills = 0;
+    if (host.mode != cgroupfs::Mode::unified) {
+        oom_kills = cgroupfs::v1::oom_kills(host, state.path);
+        cgroupfs::v1::remove(host, state.path);
+    } else {
+        // Step 4. memory.events counts what the memory controller did;
+        // oom_kill is how many processes it killed at the limit.
+        if (sys::exists(dir + "/memory.events"))
+            oom_kills =
+                cgroupfs::parse_flat_keyed(sys::read_file(dir + "/memory.events"))["oom_kill"];
+        // A cgroup with a process in it cannot be removed (EBUSY): kill
+        // what is left (cgroup.kill, Linux 5.14; else freeze and kill).
+        cgroupfs::kill_all(dir);
+        cgroupfs::rmdir_with_retries(dir);
+    }
+    state.path.clear();
+    if (oom_kills == 0) return status;
+    std::string limit = cfg.memory ? ", limit " + cgroupfs::human_bytes(*cfg.memory) : "";
+    std::fprintf(stderr, "%s: killed: out of memory%s\n", cfg.program.c_str(), limit.c_str());
+    return 128 + SIGKILL;  // what the OOM killer sends, as docker reports it
 }
 
 }  // namespace nslab::cgroup

@@ -1,0 +1,244 @@
+// nslab doctor: each check prints "ok", "warn" (only the test suite or the
+// diagrams miss it) or "FAIL" (a lab cannot work) with a fix hint.
+#include "doctor.hpp"
+
+#include <glob.h>
+#include <linux/magic.h>
+#include <netlink/version.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "nslab/sys.hpp"
+
+namespace tool {
+
+namespace {
+
+enum class Level { ok, warn, fail };
+
+struct Check {
+    Level level;
+    std::string name;
+    std::string detail;
+    std::string fix;  // shown unless ok
+};
+
+std::string env_or(const char* name, const std::string& fallback) {
+    const char* value = std::getenv(name);
+    return value && *value ? value : fallback;
+}
+
+std::string trimmed(std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    return text;
+}
+
+// The file's first line, or "" when it cannot be read.
+std::string first_line(const std::string& path) {
+    try {
+        std::string text = nslab::sys::read_file(path);
+        return trimmed(text.substr(0, text.find('\n')));
+    } catch (const std::system_error&) {
+        return "";
+    }
+}
+
+bool on_path(const std::string& program) {
+    std::istringstream path(env_or("PATH", "/usr/bin:/bin"));
+    for (std::string dir; std::getline(path, dir, ':');)
+        if (::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+    return false;
+}
+
+std::vector<std::string> glob_paths(const std::string& pattern) {
+    glob_t g{};
+    std::vector<std::string> out;
+    if (::glob(pattern.c_str(), 0, nullptr, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+    ::globfree(&g);
+    return out;
+}
+
+Check kernel(const std::string& proc) {
+    std::string release = first_line(proc + "/sys/kernel/osrelease");
+    int major = 0, minor = 0;
+    if (std::sscanf(release.c_str(), "%d.%d", &major, &minor) != 2)
+        return {Level::fail, "kernel", "cannot read " + proc + "/sys/kernel/osrelease",
+                "is /proc mounted?"};
+    bool new_enough = major > 5 || (major == 5 && minor >= 6);
+    return {new_enough ? Level::ok : Level::fail, "kernel", release + " (labs need >= 5.6)",
+            "lab 07 needs time namespaces (5.6); use the Vagrant VM (Debian 12, 6.1)"};
+}
+
+std::vector<Check> namespaces(const std::string& proc) {
+    struct Type {
+        const char* link;
+        const char* config;
+        const char* lab;
+    };
+    const Type types[] = {{"pid", "CONFIG_PID_NS", "01"},
+                          {"mnt", "(always)", "02"},
+                          {"uts", "CONFIG_UTS_NS", "03"},
+                          {"net", "CONFIG_NET_NS", "04"},
+                          {"user", "CONFIG_USER_NS", "05"},
+                          {"cgroup", "CONFIG_CGROUPS", "06"},
+                          {"time", "CONFIG_TIME_NS", "07"},
+                          {"ipc", "CONFIG_IPC_NS", "08"},
+                          {"pid_for_children", "CONFIG_PID_NS", "01"}};
+    std::vector<Check> checks;
+    for (const auto& t : types) {
+        std::string path = proc + "/self/ns/" + t.link;
+        bool there = nslab::sys::exists(path);
+        checks.push_back({there ? Level::ok : Level::fail, std::string("namespace ") + t.link,
+                          there ? path : path + " missing",
+                          std::string("a kernel with ") + t.config + " (lab " + t.lab + ")"});
+    }
+    std::string offsets = proc + "/self/timens_offsets";
+    bool there = nslab::sys::exists(offsets);
+    checks.push_back({there ? Level::ok : Level::fail, "time namespace offsets",
+                      there ? offsets : offsets + " missing",
+                      "a kernel >= 5.6 with CONFIG_TIME_NS (lab 07)"});
+    return checks;
+}
+
+// statfs(2) tells the modes apart (DESIGN.md §4): cgroup2 at the top is
+// unified; tmpfs with a cgroup2 `unified/` inside is hybrid; tmpfs alone legacy.
+std::vector<Check> cgroups(const std::string& proc, const std::string& sys) {
+    std::string top = sys + "/fs/cgroup";
+    struct statfs st {};
+    std::string mode = "unknown";
+    if (::statfs(top.c_str(), &st) == 0) {
+        if (st.f_type == CGROUP2_SUPER_MAGIC) {
+            mode = "unified";
+        } else if (st.f_type == TMPFS_MAGIC) {
+            struct statfs unified {};
+            bool hybrid = ::statfs((top + "/unified").c_str(), &unified) == 0 &&
+                          unified.f_type == CGROUP2_SUPER_MAGIC;
+            mode = hybrid ? "hybrid" : "legacy";
+        }
+    }
+    std::vector<Check> checks;
+    checks.push_back({mode == "unknown" ? Level::fail : Level::ok, "cgroup mode",
+                      mode + " (" + top + ")",
+                      "mount cgroup2 on /sys/fs/cgroup, or boot with systemd (lab 06)"});
+    if (mode == "unknown") return checks;
+
+    std::set<std::string> present;
+    if (mode == "unified") {
+        std::istringstream in(first_line(top + "/cgroup.controllers"));
+        for (std::string c; in >> c;) present.insert(c);
+    } else {
+        // /proc/cgroups: name, hierarchy, number of cgroups, enabled.
+        std::string text;
+        try {
+            text = nslab::sys::read_file(proc + "/cgroups");
+        } catch (const std::system_error&) {}
+        std::istringstream in(text);
+        for (std::string line; std::getline(in, line);) {
+            std::istringstream fields(line);
+            std::string name;
+            int hierarchy = 0, count = 0, enabled = 0;
+            if (fields >> name >> hierarchy >> count >> enabled && hierarchy > 0 && enabled == 1)
+                present.insert(name);
+        }
+    }
+    std::string missing, all;
+    for (const char* c : {"memory", "pids", "cpu"})
+        if (!present.count(c)) missing += std::string(missing.empty() ? "" : " ") + c;
+    for (const auto& c : present) all += (all.empty() ? "" : " ") + c;
+    checks.push_back(
+        {missing.empty() ? Level::ok : Level::fail, "cgroup controllers",
+         all.empty() ? "none" : all,
+         "missing " + missing +
+             ": enable them (cgroup_enable=memory on the kernel command line) (lab 06)"});
+    return checks;
+}
+
+std::vector<Check> user_namespaces(const std::string& proc) {
+    std::vector<Check> checks;
+    std::string max = first_line(proc + "/sys/user/max_user_namespaces");
+    checks.push_back({!max.empty() && max != "0" ? Level::ok : Level::fail,
+                      "user.max_user_namespaces", max.empty() ? "unreadable" : max,
+                      "sysctl -w user.max_user_namespaces=15000 (lab 05)"});
+    std::string clone = first_line(proc + "/sys/kernel/unprivileged_userns_clone");
+    if (!clone.empty())
+        checks.push_back({clone == "1" ? Level::ok : Level::fail,
+                          "kernel.unprivileged_userns_clone", clone,
+                          "sysctl -w kernel.unprivileged_userns_clone=1 (lab 05, rootless)"});
+    std::string apparmor = first_line(proc + "/sys/kernel/apparmor_restrict_unprivileged_userns");
+    if (!apparmor.empty())
+        checks.push_back({apparmor == "0" ? Level::ok : Level::fail,
+                          "kernel.apparmor_restrict_unprivileged_userns", apparmor,
+                          "Ubuntu 24.04 blocks rootless user namespaces: sysctl -w "
+                          "kernel.apparmor_restrict_unprivileged_userns=0 (lab 05)"});
+    return checks;
+}
+
+std::vector<Check> tools(const std::string& boot) {
+    std::vector<Check> checks;
+    bool root = ::geteuid() == 0;
+    checks.push_back({root ? Level::ok : Level::fail, "root",
+                      root ? "uid 0" : "uid " + std::to_string(::geteuid()),
+                      "the labs and graders need root: sudo ./nslab ..."});
+    std::string rootfs = env_or("NSLAB_DOCTOR_ROOTFS", NSLAB_DEFAULT_ROOTFS);
+    bool built =
+        nslab::sys::exists(rootfs + "/bin/busybox") && nslab::sys::exists(rootfs + "/bin/probe");
+    checks.push_back({built ? Level::ok : Level::fail, "busybox rootfs", rootfs,
+                      "build it: ./nslab run 0 -- true, or cmake --build <build> --target rootfs "
+                      "(needs busybox-static)"});
+    checks.push_back({Level::ok, "libnl",
+                      "libnl-route-3 " + std::to_string(nl_ver_maj) + "." +
+                          std::to_string(nl_ver_min) + "." + std::to_string(nl_ver_mic),
+                      ""});
+    bool qemu = on_path("qemu-system-x86_64");
+    checks.push_back({qemu ? Level::ok : Level::warn, "qemu (tests/vm)",
+                      qemu ? "qemu-system-x86_64" : "not found",
+                      "apt-get install qemu-system-x86 (only the tests/vm harness needs it)"});
+    auto kernels = glob_paths(boot + "/vmlinuz-*-cloud-amd64");
+    checks.push_back({kernels.empty() ? Level::warn : Level::ok, "test kernel (tests/vm)",
+                      kernels.empty() ? "no " + boot + "/vmlinuz-*-cloud-amd64" : kernels.back(),
+                      "apt-get install linux-image-cloud-amd64 (only tests/vm needs it)"});
+    bool dot = on_path("dot");
+    checks.push_back({dot ? Level::ok : Level::warn, "graphviz dot", dot ? "dot" : "not found",
+                      "apt-get install graphviz (diagrams, nslab graph --format svg|png)"});
+    return checks;
+}
+
+}  // namespace
+
+int doctor(const std::vector<std::string>& args) {
+    if (!args.empty()) {
+        std::cerr << "usage: nslab doctor (no options; NSLAB_DOCTOR_PROC, _SYS, _BOOT, _ROOTFS "
+                     "override paths)\n";
+        return 2;
+    }
+    std::string proc = env_or("NSLAB_DOCTOR_PROC", "/proc");
+    std::string sys = env_or("NSLAB_DOCTOR_SYS", "/sys");
+    std::string boot = env_or("NSLAB_DOCTOR_BOOT", "/boot");
+
+    std::vector<Check> checks{kernel(proc)};
+    for (auto more : {namespaces(proc), cgroups(proc, sys), user_namespaces(proc), tools(boot)})
+        checks.insert(checks.end(), more.begin(), more.end());
+
+    int failed = 0, warned = 0;
+    for (const auto& c : checks) {
+        const char* tag = c.level == Level::ok ? "ok  " : c.level == Level::warn ? "warn" : "FAIL";
+        std::cout << tag << "  " << c.name << ": " << c.detail;
+        if (c.level != Level::ok) std::cout << "  -> fix: " << c.fix;
+        std::cout << "\n";
+        failed += c.level == Level::fail;
+        warned += c.level == Level::warn;
+    }
+    std::cout << "doctor: " << checks.size() - failed - warned << " ok, " << warned << " warnings, "
+              << failed << " failed"
+              << (failed ? ": some labs cannot work here" : ": every lab can work here") << "\n";
+    return failed ? 1 : 0;
+}
+
+}  // namespace tool

@@ -1,0 +1,36 @@
+#include "cleanup.hpp"
+
+#include <unistd.h>
+
+#include <iostream>
+
+#include "nslab/cgroupfs.hpp"
+#include "nslab/net_host.hpp"
+
+namespace tool {
+
+// A runtime undoes its own set-up when it ends, even on SIGINT or SIGTERM;
+// only SIGKILL (or a power cut) leaves things behind: the container itself
+// dies with the runtime (PR_SET_PDEATHSIG), and with it its namespaces, but
+// the cgroup directory, the address lease and, until the kernel tears the
+// network namespace down, the host end of the veth stay. Each layer knows
+// what it makes; this only asks each to remove what has no live owner.
+int cleanup(const std::vector<std::string>& args) {
+    if (!args.empty()) {
+        std::cerr << "nslab cleanup: takes no arguments\n";
+        return 2;
+    }
+    if (::geteuid() != 0) {
+        std::cerr << "nslab cleanup: needs root (sudo ./nslab cleanup)\n";
+        return 2;
+    }
+    std::vector<std::string> removed, errors;
+    for (auto& line : nslab::net::cleanup_stale()) removed.push_back(std::move(line));
+    for (auto& line : nslab::cgroup::cleanup_stale(&errors)) removed.push_back(std::move(line));
+    for (const auto& line : removed) std::cout << "removed " << line << "\n";
+    for (const auto& line : errors) std::cerr << "nslab cleanup: " << line << "\n";
+    if (removed.empty() && errors.empty()) std::cout << "nothing to clean up\n";
+    return errors.empty() ? 0 : 1;
+}
+
+}  // namespace tool

@@ -1,0 +1,353 @@
+// Lab 02's claims: the mount namespace, pivot_root, and the container's own
+// /proc, /dev, /sys and /tmp. They run against every later lab's executable.
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "harness.hpp"
+#include "nslab/sys.hpp"
+
+using namespace grader;
+
+namespace {
+
+std::vector<std::string> probe(std::vector<std::string> args) {
+    args.insert(args.begin(), probe_path(lab()));
+    return args;
+}
+
+struct MountLine {
+    std::string root, mount_point, fstype, source;
+};
+
+// /proc/PID/mountinfo: "ID PARENT MAJ:MIN ROOT MOUNT-POINT OPTIONS [TAGS] - TYPE SOURCE ...".
+std::vector<MountLine> parse_mountinfo(const std::string& text) {
+    std::vector<MountLine> mounts;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream fields(line);
+        std::string id, parent, device, word;
+        MountLine m;
+        if (!(fields >> id >> parent >> device >> m.root >> m.mount_point)) continue;
+        while (fields >> word && word != "-") {}
+        fields >> m.fstype >> m.source;
+        mounts.push_back(m);
+    }
+    return mounts;
+}
+
+// Lines of `after` that `before` does not have.
+std::string added_lines(const std::string& before, const std::string& after) {
+    std::set<std::string> old;
+    std::istringstream before_lines(before), after_lines(after);
+    for (std::string line; std::getline(before_lines, line);) old.insert(line);
+    std::string added;
+    for (std::string line; std::getline(after_lines, line);)
+        if (!old.count(line)) added += line + "\n";
+    return added;
+}
+
+// Lines of a mount table that mention `text`.
+std::string lines_with(const std::string& table, const std::string& text) {
+    std::string found;
+    std::istringstream lines(table);
+    for (std::string line; std::getline(lines, line);)
+        if (line.find(text) != std::string::npos) found += line + "\n";
+    return found;
+}
+
+std::string own_mountinfo() {
+    return nslab::sys::read_file("/proc/self/mountinfo");
+}
+
+// Runs `body` in a child process inside a scratch mount namespace whose
+// mounts are all shared, as systemd leaves a host (this machine may not),
+// and returns what it returned. The copies are made private first, cutting
+// them from the host's peer groups, then shared among themselves: a runtime
+// that forgets MS_PRIVATE leaks into this namespace, which dies with the
+// child, never into the machine's own.
+std::string in_shared_scratch_namespace(const std::function<std::string()>& body) {
+    auto [from_child, to_parent] = nslab::sys::pipe2(0);
+    pid_t child = nslab::sys::fork();
+    if (child == 0) {
+        std::string text;
+        try {
+            nslab::sys::unshare(CLONE_NEWNS);
+            nslab::sys::mount("", "/", "", MS_REC | MS_PRIVATE);
+            nslab::sys::mount("", "/", "", MS_REC | MS_SHARED);
+            text = body();
+        } catch (const std::exception& e) {
+            text = std::string("scratch namespace: ") + e.what();
+        }
+        for (size_t done = 0; done < text.size();) {
+            ssize_t n = ::write(to_parent.get(), text.data() + done, text.size() - done);
+            if (n <= 0) break;
+            done += static_cast<size_t>(n);
+        }
+        ::_exit(0);
+    }
+    to_parent.reset();
+    std::string text;
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(from_child.get(), buffer, sizeof buffer)) > 0;)
+        text.append(buffer, static_cast<size_t>(n));
+    ::waitpid(child, nullptr, 0);
+    return text;
+}
+
+// Splits the scratch child's report: "name\x1e" + value + "\x1f" per field.
+std::string field(const std::string& name, const std::string& value) {
+    return name + '\x1e' + value + '\x1f';
+}
+std::map<std::string, std::string> fields_of(const std::string& text) {
+    std::map<std::string, std::string> result;
+    std::istringstream in(text);
+    for (std::string record; std::getline(in, record, '\x1f');) {
+        size_t sep = record.find('\x1e');
+        if (sep != std::string::npos) result[record.substr(0, sep)] = record.substr(sep + 1);
+    }
+    return result;
+}
+
+struct stat stat_of(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) nslab::sys::fail("stat(" + path + ")");
+    return st;
+}
+
+}  // namespace
+
+TEST(Mount, PsSeesOnlyTheContainer) {
+    claim(3, "lab02 step 4 (a fresh /proc)");
+    Result r = run(lab(), {}, {"/bin/sh", "-c", "ps -o pid,comm; true"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::map<std::string, std::string> processes;  // pid -> command
+    std::istringstream lines(r.out);
+    std::string header;
+    std::getline(lines, header);
+    for (std::string pid, comm; lines >> pid >> comm;) processes[pid] = comm;
+    EXPECT_EQ(processes["1"], "sh") << "PID 1 is the command; busybox ps inside printed:\n"
+                                    << r.out;
+    EXPECT_EQ(processes.size(), 2u)
+        << "expected only the container's processes (sh and ps): ps reads /proc, so the "
+           "container needs a procfs mounted from inside its PID namespace; ps printed:\n"
+        << r.out;
+}
+
+TEST(Mount, RootIsTheRootfs) {
+    claim(2, "lab02 steps 3 and 5 (bind, pivot_root)");
+    auto c = Running::start(lab(), {}, probe({"hold"}));
+    std::string root = "/proc/" + std::to_string(c.container_pid()) + "/root";
+    struct stat theirs = stat_of(root), rootfs = stat_of(rootfs_dir()), ours = stat_of("/");
+    EXPECT_TRUE(theirs.st_dev == rootfs.st_dev && theirs.st_ino == rootfs.st_ino)
+        << root << " (the container's root) should be the rootfs " << rootfs_dir();
+    EXPECT_FALSE(theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino)
+        << root << " is the host's /";
+}
+
+TEST(Mount, NoMountLeaksToTheHost) {
+    claim(4, "lab02 step 2 (MS_REC|MS_PRIVATE first)");
+    const std::string rootfs = rootfs_dir();
+    const pid_t grader = ::getpid();
+    auto report = fields_of(in_shared_scratch_namespace([&] {
+        std::string text = field("before", own_mountinfo());
+        try {
+            auto c = Running::start(lab(), {}, probe({"hold"}));
+            text += field("during", own_mountinfo());
+            text += field(
+                "machine",
+                lines_with(nslab::sys::read_file("/proc/" + std::to_string(grader) + "/mountinfo"),
+                           rootfs));
+            text += field("status", std::to_string(c.finish().status));
+        } catch (const std::exception& e) {
+            text += field("status", e.what());
+        }
+        return text + field("after", own_mountinfo());
+    }));
+    ASSERT_TRUE(report.count("before") && report.count("after"))
+        << "the scratch namespace failed: " << testing::PrintToString(report);
+    EXPECT_EQ(report["status"], "0") << "the container should run and exit 0";
+    if (report.count("during")) {
+        EXPECT_EQ(added_lines(report["before"], report["during"]), "")
+            << "while the container ran, these mounts appeared on the host (a scratch namespace "
+               "whose / is shared, as on systemd hosts): the container's mounts propagated out";
+    }
+    EXPECT_EQ(added_lines(report["before"], report["after"]), "")
+        << "after the container ended, these mounts stayed behind on the (scratch) host";
+    EXPECT_EQ(report["machine"], "") << "this machine's own mount table mentions the rootfs";
+}
+
+TEST(Mount, MountInsideStaysInside) {
+    claim(2, "lab02 step 2 (propagation)");
+    const std::string name = "nslab-inside-" + std::to_string(::getpid());
+    const std::string script =
+        "mkdir /tmp/m && mount -t tmpfs " + name + " /tmp/m && exec " + probe_path(lab()) + " hold";
+    const pid_t grader = ::getpid();
+    auto report = fields_of(in_shared_scratch_namespace([&] {
+        try {
+            auto c = Running::start(lab(), {}, {"/bin/sh", "-c", script});
+            std::string inside =
+                nslab::sys::read_file("/proc/" + std::to_string(c.container_pid()) + "/mountinfo");
+            std::string machine =
+                nslab::sys::read_file("/proc/" + std::to_string(grader) + "/mountinfo");
+            return field("inside", lines_with(inside, name)) +
+                   field("scratch", lines_with(own_mountinfo(), name)) +
+                   field("machine", lines_with(machine, name));
+        } catch (const std::exception& e) {
+            return field("error", e.what());
+        }
+    }));
+    ASSERT_EQ(report["error"], "");
+    EXPECT_NE(report["inside"], "") << "the tmpfs mounted inside should show in the container";
+    EXPECT_EQ(report["scratch"], "") << "a mount made inside appeared on the host";
+    EXPECT_EQ(report["machine"], "") << "a mount made inside appeared on this machine";
+}
+
+TEST(Mount, ContainerMountsShowNoHostPath) {
+    claim(3, "lab02 step 6 (detach the old root)");
+    Result r = run(lab(), {}, probe({"cat", "/proc/self/mountinfo"}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto mounts = parse_mountinfo(r.out);
+    int at_root = 0;
+    for (const auto& m : mounts) {
+        at_root += m.mount_point == "/";
+        bool ours = m.mount_point == "/";
+        for (const char* dir : {"/proc", "/dev", "/sys", "/tmp"})
+            ours |= m.mount_point == dir || m.mount_point.rfind(std::string(dir) + "/", 0) == 0;
+        EXPECT_TRUE(ours) << "a mount of the host (or an old root) is still in the container: "
+                          << m.mount_point << " (" << m.fstype << " " << m.source << ")";
+        EXPECT_EQ(m.mount_point.find(rootfs_dir()), std::string::npos)
+            << "a host path in the container's mount table: " << m.mount_point;
+    }
+    EXPECT_EQ(at_root, 1) << "expected exactly one mount at / (the rootfs); more means the old "
+                             "root is still mounted on top of or under it:\n"
+                          << r.out;
+}
+
+TEST(Mount, ProcIsProcfs) {
+    claim(2, "lab02 step 4 (mount proc)");
+    Result r = run(lab(), {}, probe({"statfs", "/proc", ",", "pids"}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto fields = key_values(r.out);
+    EXPECT_EQ(fields["f_type"], "0x9fa0")
+        << "statfs(/proc) inside should be PROC_SUPER_MAGIC, not the rootfs's empty directory "
+           "or a tmpfs";
+    EXPECT_EQ(fields["pid"], "1") << "/proc inside lists PID 1, the command";
+}
+
+TEST(Mount, OldRootIsUnreachable) {
+    claim(4, "lab02 steps 5 and 6 (pivot_root, not chroot; detach)");
+    // A file of the host, outside the rootfs: the container must not reach it.
+    const std::string marker = "/tmp/nslab-escape-marker-" + std::to_string(::getpid());
+    nslab::sys::open(marker, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    nslab::ScopeGuard remove_marker([&] { ::unlink(marker.c_str()); });
+    Result r = run(lab(), {}, probe({"escape", marker}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto fields = key_values(r.out);
+    for (const char* technique : {"direct", "dotdot", "chroot", "proc-root"})
+        EXPECT_EQ(fields[std::string("escape.") + technique], "blocked")
+            << "from inside, the '" << technique << "' escape reached " << marker
+            << " on the host: a chroot (or an old root left attached) can be walked out of";
+}
+
+TEST(Mount, MntNamespaceIsNew) {
+    claim(1, "lab02 step 1 (CLONE_NEWNS)");
+    auto c = Running::start(lab(), {}, probe({"hold"}));
+    auto host = namespaces_of(::getpid());
+    auto theirs = namespaces_of(c.container_pid());
+    EXPECT_NE(theirs["mnt"], host["mnt"]) << "expected a new mount namespace";
+    std::string column = run_host("ps -o mntns= -p " + std::to_string(c.container_pid()));
+    EXPECT_EQ(std::stoull(column), theirs["mnt"]) << "host ps -o mntns says " << column;
+}
+
+TEST(Mount, DevIsMinimal) {
+    claim(2, "lab02 step 4 (a minimal /dev)");
+    Result r = run(lab(), {}, probe({"ls", "/dev", ",", "statfs", "/dev/pts"}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::map<std::string, std::string> entries;  // name -> "c 1:3", "l -> ...", "d"
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("entry: ", 0) != 0) continue;
+        size_t space = line.find(' ', 7);
+        entries[line.substr(7, space - 7)] = line.substr(space + 1);
+    }
+    const std::map<std::string, std::string> expected = {{"null", "c 1:3"},
+                                                         {"zero", "c 1:5"},
+                                                         {"full", "c 1:7"},
+                                                         {"random", "c 1:8"},
+                                                         {"urandom", "c 1:9"},
+                                                         {"tty", "c 5:0"},
+                                                         {"ptmx", "l -> pts/ptmx"},
+                                                         {"fd", "l -> /proc/self/fd"},
+                                                         {"stdin", "l -> /proc/self/fd/0"},
+                                                         {"stdout", "l -> /proc/self/fd/1"},
+                                                         {"stderr", "l -> /proc/self/fd/2"},
+                                                         {"pts", "d"},
+                                                         {"shm", "d"}};
+    for (const auto& [name, what] : expected)
+        EXPECT_EQ(entries[name], what) << "/dev/" << name << " inside";
+    for (const auto& [name, what] : entries)
+        EXPECT_TRUE(expected.count(name) || what == "d")
+            << "/dev/" << name << " (" << what << ") is not one of the devices a container gets";
+    EXPECT_EQ(key_values(r.out)["f_type"], "0x1cd1") << "/dev/pts should be a devpts";
+}
+
+TEST(Mount, SysIsReadOnlyAndTmpIsTmpfs) {
+    claim(1, "lab02 step 4 (/sys, /tmp)");
+    Result r = run(lab(), {}, probe({"statfs", "/sys", ",", "readonly", "/sys"}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto sys = key_values(r.out);
+    EXPECT_EQ(sys["f_type"], "0x62656572") << "/sys should be a sysfs";
+    EXPECT_EQ(sys["readonly"], "1") << "/sys should be mounted read-only";
+    r = run(lab(), {}, probe({"statfs", "/tmp", ",", "readonly", "/tmp"}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto tmp = key_values(r.out);
+    EXPECT_EQ(tmp["f_type"], "0x1021994") << "/tmp should be a tmpfs";
+    EXPECT_EQ(tmp["readonly"], "0") << "/tmp should be writable";
+}
+
+TEST(Mount, BadRootfsGivesOneClearLine) {
+    claim(2, "lab02 handout: a bad rootfs");
+    auto one_line = [](const Result& r) {
+        return std::count(r.err.begin(), r.err.end(), '\n') == 1;
+    };
+    Result missing = run(lab(), {"--rootfs", "/no/such/rootfs"}, {"/bin/true"});
+    EXPECT_EQ(missing.status, 125) << missing.err;
+    EXPECT_NE(missing.err.find("/no/such/rootfs"), std::string::npos) << missing.err;
+    EXPECT_TRUE(one_line(missing)) << missing.err;
+    Result file = run(lab(), {"--rootfs", rootfs_dir() + "/etc/passwd"}, {"/bin/true"});
+    EXPECT_EQ(file.status, 125) << file.err;
+    EXPECT_NE(file.err.find("not a directory"), std::string::npos) << file.err;
+    EXPECT_TRUE(one_line(file)) << file.err;
+    Result no_command = run(lab(), {}, {"/no/such/command"});
+    EXPECT_EQ(no_command.status, 127) << "a command the rootfs lacks: " << no_command.err;
+    EXPECT_TRUE(one_line(no_command)) << no_command.err;
+    EXPECT_EQ(lines_with(own_mountinfo(), rootfs_dir()), "") << "mounts were left behind";
+    EXPECT_EQ(run(lab(), {}, {"/bin/true"}).status, 0) << "a good rootfs still works";
+}
+
+TEST(Mount, RootfsIsLeftAsItWas) {
+    claim(1, "lab02 step 5 (pivot_root(\".\", \".\"): no put_old directory)");
+    auto listing = [] {
+        std::string text = run_host("ls -la --time-style=full-iso '" + rootfs_dir() + "'");
+        return text;
+    };
+    std::string before = listing();
+    // Two containers on the same rootfs at once, as in a real deployment.
+    auto a = Running::start(lab(), {}, probe({"hold"}));
+    auto b = Running::start(lab(), {}, probe({"hold"}));
+    EXPECT_EQ(a.finish().status, 0);
+    EXPECT_EQ(b.finish().status, 0);
+    EXPECT_EQ(listing(), before) << "the rootfs changed: containers share it, so the runtime "
+                                    "must not make (or remove) anything in it";
+}

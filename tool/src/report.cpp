@@ -7,7 +7,11 @@
 
 namespace tool {
 
+const char* const report_formats = "text, json, junit, gradescope, classroom";
+
 namespace {
+
+using nlohmann::json;
 
 std::string first_lines(const std::string& text, int count) {
     std::istringstream in(text);
@@ -21,19 +25,55 @@ std::string first_lines(const std::string& text, int count) {
     return result;
 }
 
-void write_text(std::ostream& out, const std::string& tree, const std::vector<LabResult>& results,
-                bool colour) {
-    const char* green = colour ? "\033[32m" : "";
-    const char* red = colour ? "\033[31m" : "";
-    const char* reset = colour ? "\033[0m" : "";
-    out << "nslab scoreboard" << (tree.empty() ? "" : " (tree: " + tree + ")") << "\n\n";
-    int points = 0, max_points = 0, claims = 0, passed = 0;
+std::string full_name(const Claim& c) {
+    return c.suite + "." + c.name;
+}
+
+std::string status_of(const Claim& c) {
+    return c.passed ? "passed" : (c.skipped ? "skipped" : "failed");
+}
+
+// What a student reads for one claim: why it failed and where to look.
+std::string claim_output(const Claim& c) {
+    if (c.passed) return "";
+    std::string out = c.skipped ? "skipped\n" : c.feedback;
+    if (!c.step.empty()) out += "handout: " + c.step + "\n";
+    return out;
+}
+
+struct Totals {
+    int points = 0, max = 0, claims = 0, passed = 0, failed = 0, skipped = 0, errors = 0;
+    double seconds = 0;
+};
+
+Totals totals_of(const std::vector<LabResult>& results) {
+    Totals t;
+    for (const auto& lab : results) {
+        t.points += lab.points();
+        t.max += lab.max_points();
+        t.errors += !lab.error.empty();
+        for (const auto& c : lab.claims) {
+            ++t.claims;
+            t.passed += c.passed;
+            t.skipped += c.skipped;
+            t.failed += !c.passed && !c.skipped;
+            t.seconds += c.seconds;
+        }
+    }
+    return t;
+}
+
+std::string dump(const json& j) {
+    return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+void write_text(std::ostream& out, const ReportInfo& info, const std::vector<LabResult>& results) {
+    const char* green = info.colour ? "\033[32m" : "";
+    const char* red = info.colour ? "\033[31m" : "";
+    const char* reset = info.colour ? "\033[0m" : "";
+    out << "nslab scoreboard" << (info.tree.empty() ? "" : " (tree: " + info.tree + ")") << "\n\n";
     char line[200];
     for (const auto& lab : results) {
-        points += lab.points();
-        max_points += lab.max_points();
-        claims += static_cast<int>(lab.claims.size());
-        passed += lab.passed();
         bool full = lab.error.empty() && lab.passed() == static_cast<int>(lab.claims.size());
         std::snprintf(line, sizeof line, "  %-16s %3d/%-3d claims  %3d/%-3d points  ",
                       lab.program.c_str(), lab.passed(), static_cast<int>(lab.claims.size()),
@@ -41,8 +81,9 @@ void write_text(std::ostream& out, const std::string& tree, const std::vector<La
         out << line << (full ? green : red)
             << (full ? "ok" : (lab.error.empty() ? "FAIL" : lab.error)) << reset << "\n";
     }
-    std::snprintf(line, sizeof line, "  %-16s %3d/%-3d claims  %3d/%-3d points\n", "total", passed,
-                  claims, points, max_points);
+    Totals t = totals_of(results);
+    std::snprintf(line, sizeof line, "  %-16s %3d/%-3d claims  %3d/%-3d points\n", "total",
+                  t.passed, t.claims, t.points, t.max);
     out << "  " << std::string(60, '-') << "\n" << line;
     bool header = false;
     for (const auto& lab : results)
@@ -50,52 +91,258 @@ void write_text(std::ostream& out, const std::string& tree, const std::vector<La
             if (c.passed) continue;
             if (!header) out << "\nWhat to revisit:\n";
             header = true;
-            out << "  " << red << "FAIL" << reset << " " << lab.program << "  " << c.suite << "."
-                << c.name << " (" << c.points << " points)"
-                << (c.step.empty() ? "" : " - handout: " + c.step) << "\n"
-                << first_lines(c.skipped ? "skipped" : c.feedback, 6);
+            out << "  " << red << "FAIL" << reset << " " << lab.program << "  " << full_name(c)
+                << " (" << c.points << " points)" << (c.step.empty() ? "" : " - handout: " + c.step)
+                << "\n"
+                << first_lines(c.skipped ? "skipped" : printable(c.feedback), 6);
         }
-    out << "\nsummary: " << passed << "/" << claims << " claims, " << points << "/" << max_points
+    out << "\nsummary: " << t.passed << "/" << t.claims << " claims, " << t.points << "/" << t.max
         << " points\n";
 }
 
-void write_json(std::ostream& out, const std::string& tree, const std::vector<LabResult>& results) {
-    nlohmann::json report;
-    report["tree"] = tree;
-    int points = 0, max_points = 0;
-    report["labs"] = nlohmann::json::array();
+void write_json(std::ostream& out, const ReportInfo& info, const std::vector<LabResult>& results) {
+    Totals t = totals_of(results);
+    json report{{"tool", "nslab"},      {"schema", 1},  {"tree", info.tree},
+                {"points", t.points},   {"max", t.max}, {"seconds", info.seconds},
+                {"labs", json::array()}};
     for (const auto& lab : results) {
-        nlohmann::json l;
-        l["lab"] = lab.lab;
-        l["program"] = lab.program;
-        l["points"] = lab.points();
-        l["max"] = lab.max_points();
+        json l{{"lab", lab.lab},
+               {"program", lab.program},
+               {"points", lab.points()},
+               {"max", lab.max_points()},
+               {"claims", json::array()}};
         if (!lab.error.empty()) l["error"] = lab.error;
-        l["claims"] = nlohmann::json::array();
         for (const auto& c : lab.claims)
-            l["claims"].push_back(
-                {{"name", c.suite + "." + c.name},
-                 {"points", c.passed ? c.points : 0},
-                 {"max", c.points},
-                 {"status", c.passed ? "passed" : (c.skipped ? "skipped" : "failed")},
-                 {"step", c.step},
-                 {"feedback", c.feedback}});
-        points += lab.points();
-        max_points += lab.max_points();
+            l["claims"].push_back({{"name", full_name(c)},
+                                   {"points", c.passed ? c.points : 0},
+                                   {"max", c.points},
+                                   {"status", status_of(c)},
+                                   {"step", c.step},
+                                   {"feedback", c.feedback},
+                                   {"seconds", c.seconds},
+                                   {"hidden", info.hidden_claims.count(full_name(c)) > 0}});
         report["labs"].push_back(l);
     }
-    report["points"] = points;
-    report["max"] = max_points;
-    out << report.dump(2) << "\n";
+    out << dump(report);
+}
+
+std::string xml(const std::string& text) {
+    std::string out;
+    for (char ch : printable(text)) {
+        switch (ch) {
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&apos;";
+                break;
+            default:
+                out += ch;
+        }
+    }
+    return out;
+}
+
+std::string seconds_text(double seconds) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3f", seconds);
+    return text;
+}
+
+std::string first_line(const std::string& text) {
+    return text.substr(0, text.find('\n'));
+}
+
+// The shape Jenkins, GitLab, GitHub test reporters and IDEs read: one
+// testsuite per lab, one testcase per claim, points in the properties.
+void write_junit(std::ostream& out, const ReportInfo& info, const std::vector<LabResult>& results) {
+    Totals t = totals_of(results);
+    out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    out << "<testsuites name=\"nslab" << (info.tree.empty() ? "" : " " + xml(info.tree))
+        << "\" tests=\"" << t.claims + t.errors << "\" failures=\"" << t.failed << "\" errors=\""
+        << t.errors << "\" skipped=\"" << t.skipped << "\" time=\"" << seconds_text(info.seconds)
+        << "\">\n";
+    for (const auto& lab : results) {
+        int failures = 0, skipped = 0;
+        double lab_seconds = 0;
+        for (const auto& c : lab.claims) {
+            failures += !c.passed && !c.skipped;
+            skipped += c.skipped;
+            lab_seconds += c.seconds;
+        }
+        bool error = !lab.error.empty();
+        out << "  <testsuite name=\"" << xml(lab.program) << "\" tests=\""
+            << lab.claims.size() + error << "\" failures=\"" << failures << "\" errors=\"" << error
+            << "\" skipped=\"" << skipped << "\" time=\"" << seconds_text(lab_seconds) << "\">\n"
+            << "    <properties>\n"
+            << "      <property name=\"points\" value=\"" << lab.points() << "\"/>\n"
+            << "      <property name=\"max\" value=\"" << lab.max_points() << "\"/>\n"
+            << "    </properties>\n";
+        for (const auto& c : lab.claims) {
+            out << "    <testcase name=\"" << xml(full_name(c)) << "\" classname=\""
+                << xml(lab.program) << "\" time=\"" << seconds_text(c.seconds) << "\">\n";
+            if (c.skipped)
+                out << "      <skipped message=\"" << xml(first_line(c.feedback)) << "\"/>\n";
+            else if (!c.passed)
+                out << "      <failure message=\"" << xml(first_line(c.feedback)) << "\" type=\""
+                    << xml(c.step) << "\">" << xml(c.feedback) << "</failure>\n";
+            out << "      <system-out>" << (c.passed ? c.points : 0) << "/" << c.points << " points"
+                << (c.step.empty() ? "" : "; handout: " + xml(c.step)) << "</system-out>\n"
+                << "    </testcase>\n";
+        }
+        if (error)
+            out << "    <testcase name=\"grader\" classname=\"" << xml(lab.program)
+                << "\" time=\"0.000\">\n"
+                << "      <error message=\"" << xml(lab.error) << "\" type=\"grader\"/>\n"
+                << "    </testcase>\n";
+        out << "  </testsuite>\n";
+    }
+    out << "</testsuites>\n";
+}
+
+// Gradescope's autograder results.json: a test per claim; instructor-only
+// claims are shown to students once the grades are published.
+void write_gradescope(std::ostream& out, const ReportInfo& info,
+                      const std::vector<LabResult>& results) {
+    Totals t = totals_of(results);
+    std::ostringstream summary;
+    summary << t.passed << "/" << t.claims << " claims, " << t.points << "/" << t.max
+            << " points\n";
+    json report{{"score", t.points},
+                {"execution_time", static_cast<int>(info.seconds + 0.5)},
+                {"output", ""},
+                {"visibility", "visible"},
+                {"stdout_visibility", "hidden"},
+                {"tests", json::array()}};
+    for (const auto& lab : results) {
+        if (!lab.error.empty()) summary << lab.program << ": " << lab.error << "\n";
+        for (const auto& c : lab.claims) {
+            bool hidden = info.hidden_claims.count(full_name(c)) > 0;
+            report["tests"].push_back({{"name", lab.program + ": " + full_name(c)},
+                                       {"score", c.passed ? c.points : 0},
+                                       {"max_score", c.points},
+                                       {"status", c.passed ? "passed" : "failed"},
+                                       {"output", claim_output(c)},
+                                       {"tags", {lab.program, c.suite}},
+                                       {"visibility", hidden ? "after_published" : "visible"}});
+        }
+    }
+    report["output"] = summary.str();
+    out << dump(report);
+}
+
+// GitHub Classroom's runner result, as classroom-resources/autograding-*
+// runners emit it and autograding-grading-reporter reads it (base64 in the
+// step output `result`): statuses pass, fail, error.
+void write_classroom(std::ostream& out, const ReportInfo&, const std::vector<LabResult>& results) {
+    Totals t = totals_of(results);
+    json report{{"version", 1},
+                {"status", t.errors ? "error" : (t.passed == t.claims ? "pass" : "fail")},
+                {"max_score", t.max},
+                {"tests", json::array()}};
+    for (const auto& lab : results) {
+        for (const auto& c : lab.claims)
+            report["tests"].push_back({{"name", lab.program + ": " + full_name(c)},
+                                       {"status", c.passed ? "pass" : "fail"},
+                                       {"score", c.passed ? c.points : 0},
+                                       {"message", claim_output(c)},
+                                       {"test_code", full_name(c)},
+                                       {"filename", ""},
+                                       {"line_no", 0},
+                                       {"execution_time", seconds_text(c.seconds) + "s"}});
+        if (!lab.error.empty())
+            report["tests"].push_back({{"name", lab.program + ": grader"},
+                                       {"status", "error"},
+                                       {"score", 0},
+                                       {"message", lab.error},
+                                       {"test_code", ""},
+                                       {"filename", ""},
+                                       {"line_no", 0},
+                                       {"execution_time", "0s"}});
+    }
+    out << dump(report);
 }
 
 }  // namespace
 
-void write_report(std::ostream& out, const std::string& format, const std::string& tree,
-                  const std::vector<LabResult>& results, bool colour) {
-    if (format == "text") return write_text(out, tree, results, colour);
-    if (format == "json") return write_json(out, tree, results);
-    throw std::invalid_argument("unknown --format '" + format + "': expected text or json");
+void write_report(std::ostream& out, const std::string& format, const ReportInfo& info,
+                  const std::vector<LabResult>& results) {
+    if (format == "text") return write_text(out, info, results);
+    if (format == "json") return write_json(out, info, results);
+    if (format == "junit") return write_junit(out, info, results);
+    if (format == "gradescope") return write_gradescope(out, info, results);
+    if (format == "classroom") return write_classroom(out, info, results);
+    throw std::invalid_argument("unknown --format '" + format + "': expected one of " +
+                                report_formats);
+}
+
+std::vector<LabResult> read_json_report(const std::string& text, ReportInfo& info) {
+    json report = json::parse(text);
+    if (report.value("tool", "") != "nslab")
+        throw std::runtime_error("not an nslab json report (no \"tool\": \"nslab\")");
+    info.tree = report.value("tree", "");
+    info.seconds = report.value("seconds", 0.0);
+    std::vector<LabResult> results;
+    for (const auto& l : report.at("labs")) {
+        LabResult lab;
+        lab.lab = l.at("lab").get<int>();
+        lab.program = l.value("program", "");
+        lab.error = l.value("error", "");
+        for (const auto& j : l.at("claims")) {
+            Claim c;
+            std::string name = j.at("name").get<std::string>();
+            auto dot = name.find('.');
+            c.lab = lab.program;
+            c.suite = name.substr(0, dot);
+            c.name = dot == std::string::npos ? "" : name.substr(dot + 1);
+            c.points = j.value("max", 0);
+            c.passed = j.value("status", "") == "passed";
+            c.skipped = j.value("status", "") == "skipped";
+            c.step = j.value("step", "");
+            c.feedback = j.value("feedback", "");
+            c.seconds = j.value("seconds", 0.0);
+            if (j.value("hidden", false)) info.hidden_claims.insert(name);
+            lab.claims.push_back(std::move(c));
+        }
+        results.push_back(std::move(lab));
+    }
+    return results;
+}
+
+std::string printable(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size();) {
+        auto byte = static_cast<unsigned char>(text[i]);
+        size_t length = byte < 0x80           ? 1
+                        : (byte >> 5) == 0x6  ? 2
+                        : (byte >> 4) == 0xE  ? 3
+                        : (byte >> 3) == 0x1E ? 4
+                                              : 0;
+        bool valid = length > 0 && i + length <= text.size();
+        for (size_t k = 1; valid && k < length; ++k)
+            valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+        if (!valid) {
+            out += '?';
+            ++i;
+            continue;
+        }
+        if (length == 1 && byte < 0x20 && byte != '\n' && byte != '\t')
+            out += byte == '\r' ? "" : "?";  // e.g. the ESC of a colour code
+        else
+            out.append(text, i, length);
+        i += length;
+    }
+    return out;
 }
 
 bool meets_expectation(const std::vector<LabResult>& results, const std::string& expect,

@@ -60,6 +60,25 @@ std::vector<Claim> parse_gtest_json(const std::string& text, const std::string& 
 }
 
 LabResult run_grader(const std::string& bin_dir, int lab, const std::string& filter) {
+    return run_grader(bin_dir, lab, filter, [](const std::vector<std::string>& argv) {
+        RunOutcome outcome;
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            // The scoreboard is the output; the grader's own chatter goes to /dev/null.
+            if (std::freopen("/dev/null", "w", stdout) == nullptr) ::_exit(127);
+            std::vector<char*> args;
+            for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+            args.push_back(nullptr);
+            ::execv(args[0], args.data());
+            ::_exit(127);
+        }
+        ::waitpid(pid, &outcome.status, 0);
+        return outcome;
+    });
+}
+
+LabResult run_grader(const std::string& bin_dir, int lab, const std::string& filter,
+                     const GraderRunner& runner) {
     LabResult result;
     result.lab = lab;
     result.program = nslab::lab_program_name(lab);
@@ -80,27 +99,20 @@ LabResult run_grader(const std::string& bin_dir, int lab, const std::string& fil
     std::string report = report_template;
     std::vector<std::string> argv{grader, "--gtest_output=json:" + report, "--gtest_brief=1"};
     if (!filter.empty()) argv.push_back("--gtest_filter=" + filter);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        // The scoreboard is the output; the grader's own chatter goes to /dev/null.
-        if (std::freopen("/dev/null", "w", stdout) == nullptr) ::_exit(127);
-        std::vector<char*> args;
-        for (auto& a : argv) args.push_back(a.data());
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    RunOutcome outcome = runner(argv);
     std::ifstream in(report);
     std::stringstream text;
     text << in.rdbuf();
     std::filesystem::remove(report);
+    if (!outcome.error.empty()) {
+        result.error = outcome.error;
+        return result;
+    }
     try {
         result.claims = parse_gtest_json(text.str(), result.program);
     } catch (const std::exception& e) {
         result.error =
-            "the grader crashed or wrote no report (status " + std::to_string(status) + ")";
+            "the grader crashed or wrote no report (status " + std::to_string(outcome.status) + ")";
     }
     if (result.claims.empty() && result.error.empty()) result.error = "the grader ran no claim";
     return result;

@@ -3,6 +3,7 @@
 // the claim recorded.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,16 @@ std::vector<Claim> parse_gtest_json(const std::string& text, const std::string& 
 
 // Runs grade_labNN from bin_dir with an optional gtest filter.
 LabResult run_grader(const std::string& bin_dir, int lab, const std::string& filter);
+
+// How a grader program is run: argv in, wait status out, or why it could
+// not finish ("time limit reached"). Batch grading runs it in a sandbox.
+struct RunOutcome {
+    int status = 0;
+    std::string error;
+};
+using GraderRunner = std::function<RunOutcome(const std::vector<std::string>& argv)>;
+LabResult run_grader(const std::string& bin_dir, int lab, const std::string& filter,
+                     const GraderRunner& runner);
 
 // The layer suite a lab's own claims are in ("Pid" for lab 01).
 std::string own_suite(int lab);

@@ -1,0 +1,139 @@
+#include "grade_command.hpp"
+
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "claims_source.hpp"
+#include "report.hpp"
+#include "results.hpp"
+#include "submissions.hpp"
+
+namespace tool {
+
+namespace po = boost::program_options;
+
+namespace {
+
+std::ostream& output(const po::variables_map& vm, std::ofstream& file) {
+    if (!vm.count("output")) return std::cout;
+    file.open(vm["output"].as<std::string>());
+    if (!file) throw std::runtime_error("cannot write " + vm["output"].as<std::string>());
+    return file;
+}
+
+int grade_submissions_command(const po::variables_map& vm, const std::vector<int>& labs,
+                              const std::set<std::string>& hidden) {
+    BatchOptions o;
+    o.source_dir = vm["source"].as<std::string>();
+    o.build_root =
+        vm.count("build-root") ? vm["build-root"].as<std::string>() : o.source_dir + "/build";
+    o.submissions = vm["submissions"].as<std::string>();
+    o.extra_tests = vm.count("extra-tests") ? vm["extra-tests"].as<std::string>() : "";
+    o.results_dir = vm.count("results") ? vm["results"].as<std::string>()
+                                        : o.build_root + "/submissions-results";
+    o.labs = labs;
+    o.filter = vm["filter"].as<std::string>();
+    o.time_limit = vm["time-limit"].as<int>();
+    o.build_time_limit = vm["build-time-limit"].as<int>();
+    o.limits.pids = vm["pids-max"].as<long>();
+    o.limits.memory = vm["memory-max"].as<long>();
+    o.hidden_claims = hidden;
+    Batch batch = grade_submissions(o, std::cerr);
+
+    std::string format = vm["format"].as<std::string>();
+    std::ofstream file;
+    write_summary(output(vm, file), format == "csv" ? "csv" : "text", batch);
+    if (vm.count("csv")) {
+        std::ofstream csv(vm["csv"].as<std::string>());
+        write_summary(csv, "csv", batch);
+    }
+    std::cerr << "per-student reports and logs: " << o.results_dir << "\n";
+    return 0;
+}
+
+}  // namespace
+
+int grade_command(const std::vector<std::string>& args) {
+    po::options_description options("nslab grade");
+    options.add_options()("bin", po::value<std::string>(), "build's bin directory")(
+        "from", po::value<std::string>(), "convert a saved --format json report instead")(
+        "submissions", po::value<std::string>(), "grade every student directory in DIR")(
+        "lab", po::value<std::vector<int>>(), "lab number (repeatable; default: every lab)")(
+        "format", po::value<std::string>()->default_value("text"),
+        "text, json, junit, gradescope, classroom (--submissions: text or csv)")(
+        "output", po::value<std::string>(), "write the report here instead of stdout")(
+        "filter", po::value<std::string>()->default_value(""), "GoogleTest filter")(
+        "expect", po::value<std::string>()->default_value("pass"),
+        "pass: exit 0 only if every claim passed; own-fail: only if each lab's own claims all "
+        "failed (the skeleton); fail: only if some claim failed (a mutant)")(
+        "tree", po::value<std::string>()->default_value(""), "tree name for the report")(
+        "extra-tests", po::value<std::string>(),
+        "instructor-only *_claims.cpp: hidden until published in gradescope reports")(
+        "source", po::value<std::string>()->default_value(NSLAB_SOURCE_DIR),
+        "the instructor's nslab tree (--submissions)")(
+        "build-root", po::value<std::string>(),
+        "where --submissions builds (default SOURCE/build)")(
+        "results", po::value<std::string>(),
+        "per-student reports (default BUILD_ROOT/submissions-results)")(
+        "csv", po::value<std::string>(), "--submissions: also write the table as CSV here")(
+        "time-limit", po::value<int>()->default_value(600), "seconds to grade one submission")(
+        "build-time-limit", po::value<int>()->default_value(900), "seconds to build one")(
+        "pids-max", po::value<long>()->default_value(1024), "pids limit of a submission's cgroup")(
+        "memory-max", po::value<long>()->default_value(4L << 30),
+        "memory limit (bytes) of a submission's cgroup");
+    po::variables_map vm;
+    auto style = po::command_line_style::unix_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(args).options(options).style(style).run(), vm);
+    po::notify(vm);
+    if (vm.count("bin") + vm.count("from") + vm.count("submissions") != 1)
+        throw po::error("give one of --bin DIR, --from REPORT.json or --submissions DIR");
+
+    std::vector<int> labs = vm.count("lab") ? vm["lab"].as<std::vector<int>>() : std::vector<int>{};
+    for (int lab : labs)
+        if (lab < 0 || lab > 9) throw po::error("--lab takes 0 to 9, not " + std::to_string(lab));
+    if (labs.empty())
+        for (int lab = 0; lab <= 9; ++lab) labs.push_back(lab);
+    std::set<std::string> hidden;
+    if (vm.count("extra-tests")) hidden = claim_names_in_dir(vm["extra-tests"].as<std::string>());
+    if (vm.count("submissions")) return grade_submissions_command(vm, labs, hidden);
+
+    ReportInfo info;
+    std::vector<LabResult> results;
+    if (vm.count("from")) {
+        std::ifstream in(vm["from"].as<std::string>());
+        if (!in) throw std::runtime_error("cannot read " + vm["from"].as<std::string>());
+        std::stringstream text;
+        text << in.rdbuf();
+        results = read_json_report(text.str(), info);
+    } else {
+        auto start = std::chrono::steady_clock::now();
+        for (int lab : labs) {
+            auto result =
+                run_grader(vm["bin"].as<std::string>(), lab, vm["filter"].as<std::string>());
+            if (!result.error.empty() && result.error.rfind("no grader", 0) == 0 &&
+                !vm.count("lab"))
+                continue;  // a lab not written yet
+            results.push_back(std::move(result));
+        }
+        info.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        info.tree = vm["tree"].as<std::string>();
+    }
+    info.hidden_claims.insert(hidden.begin(), hidden.end());
+    if (!vm["tree"].as<std::string>().empty()) info.tree = vm["tree"].as<std::string>();
+
+    std::ofstream file;
+    std::ostream& out = output(vm, file);
+    info.colour = !vm.count("output") && ::isatty(1);
+    write_report(out, vm["format"].as<std::string>(), info, results);
+    if (!vm.count("from"))
+        std::cerr << "graded in " << static_cast<int>(info.seconds * 10 + 0.5) / 10.0 << " s\n";
+    return meets_expectation(results, vm["expect"].as<std::string>(), std::cerr) ? 0 : 1;
+}
+
+}  // namespace tool

@@ -1,0 +1,225 @@
+#include "sandbox.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "nslab/cgroupfs.hpp"
+#include "nslab/fd.hpp"
+#include "nslab/sys.hpp"
+
+namespace tool {
+
+namespace fs = std::filesystem;
+namespace sys = nslab::sys;
+
+namespace {
+
+const std::string group = "nslab-grading";
+
+std::string gib(std::int64_t bytes) {
+    std::ostringstream out;
+    out << static_cast<double>(bytes) / (1LL << 30) << " GiB";
+    return out.str();
+}
+
+std::uint64_t event_count(const std::string& file, const std::string& key) {
+    std::ifstream in(file);
+    for (std::string k; in >> k;) {
+        std::uint64_t value = 0;
+        in >> value;
+        if (k == key) return value;
+    }
+    return 0;
+}
+
+std::string comm_of(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+    std::string name;
+    std::getline(in, name);
+    return name.empty() ? "pid " + std::to_string(pid) : name;
+}
+
+// Our children that we did not start ourselves: orphans re-parented to us.
+std::vector<pid_t> children_of_self() {
+    std::vector<pid_t> kids;
+    std::string me = std::to_string(::getpid());
+    std::ifstream in("/proc/self/task/" + me + "/children");
+    for (pid_t pid; in >> pid;) kids.push_back(pid);
+    return kids;
+}
+
+void reap_all() {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {}
+}
+
+}  // namespace
+
+void become_subreaper() {
+    sys::prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+Sandbox::Sandbox(const std::string& name, Limits limits) {
+    namespace cg = nslab::cgroupfs;
+    try {
+        const cg::Host& host = cg::host();
+        const std::string root(cg::mount_point);
+        if (host.mode == cg::Mode::unified) {
+            // v2: one tree; the controllers must be on in every ancestor's
+            // subtree_control, and the parent must hold no process.
+            sys::write_file(root + "/cgroup.subtree_control", "+pids +memory");
+            sys::mkdir(root + "/" + group, 0755);
+            sys::write_file(root + "/" + group + "/cgroup.subtree_control", "+pids +memory");
+            std::string dir = root + "/" + group + "/" + name;
+            sys::mkdir(dir, 0755);
+            dirs_.push_back(dir);
+            sys::write_file(dir + "/pids.max", std::to_string(limits.pids));
+            sys::write_file(dir + "/memory.max", std::to_string(limits.memory));
+        } else {
+            // v1: one tree per controller; the freezer lets kill_all stop a
+            // fork bomb from outrunning it.
+            for (std::string controller : {"pids", "memory", "freezer"}) {
+                if (!host.v1_dirs.count(controller)) {
+                    if (controller == "freezer") continue;
+                    throw std::runtime_error("no v1 " + controller + " hierarchy");
+                }
+                std::string dir = host.v1_dirs.at(controller) + "/" + group + "/" + name;
+                sys::mkdir_p(dir, 0755);
+                (controller == "freezer" ? freezer_ : dirs_.emplace_back()) = dir;
+            }
+            sys::write_file(dirs_[0] + "/pids.max", std::to_string(limits.pids));
+            sys::write_file(dirs_[1] + "/memory.limit_in_bytes", std::to_string(limits.memory));
+        }
+        description_ = "cgroup " + std::string(host.mode == cg::Mode::unified ? "v2" : "v1") +
+                       " (pids " + std::to_string(limits.pids) + ", memory " + gib(limits.memory) +
+                       ")";
+        kill_leftovers();  // a stale cgroup of the same name from an interrupted run
+        limits_hit();
+    } catch (const std::exception& e) {
+        for (auto& dir : dirs_) ::rmdir(dir.c_str());
+        if (!freezer_.empty()) ::rmdir(freezer_.c_str());
+        dirs_.clear();
+        freezer_.clear();
+        description_ = std::string("no cgroup (") + e.what() + "): time limit and subreaper only";
+    }
+}
+
+Sandbox::~Sandbox() {
+    kill_leftovers();
+    if (!freezer_.empty()) dirs_.push_back(freezer_);
+    for (auto& dir : dirs_) try {
+            nslab::cgroupfs::rmdir_with_retries(dir);
+        } catch (const std::exception&) {
+            // Left for `nslab cleanup`; the processes in it are dead.
+        }
+}
+
+std::vector<pid_t> Sandbox::members() const {
+    std::set<pid_t> pids;
+    for (const auto& dir : dirs_)
+        for (pid_t pid : nslab::cgroupfs::procs(dir)) pids.insert(pid);
+    for (pid_t pid : children_of_self()) pids.insert(pid);
+    return {pids.begin(), pids.end()};
+}
+
+std::vector<std::string> Sandbox::kill_leftovers() {
+    std::set<std::string> names;
+    // Until none is left: the cgroup's (frozen, then killed: cgroup.kill on
+    // v2) and the orphans re-parented to us, which may be outside it.
+    for (int round = 0; round < 200; ++round) {
+        auto pids = members();
+        if (pids.empty()) break;
+        for (pid_t pid : pids) names.insert(comm_of(pid));
+        for (const auto& dir : dirs_) try {
+                nslab::cgroupfs::kill_all(dir, freezer_);
+            } catch (const std::exception&) {
+                // The cgroup vanished; the orphans are still killed below.
+            }
+        for (pid_t pid : children_of_self()) ::kill(pid, SIGKILL);
+        reap_all();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    reap_all();
+    return {names.begin(), names.end()};
+}
+
+std::vector<std::string> Sandbox::limits_hit() {
+    std::vector<std::string> hit;
+    for (const auto& dir : dirs_) {
+        if (fs::exists(dir + "/pids.events")) {
+            auto n = event_count(dir + "/pids.events", "max");
+            if (n > pids_events_) hit.push_back("pids");
+            pids_events_ = n;
+        }
+        std::string memory_events = fs::exists(dir + "/memory.events") ? dir + "/memory.events"
+                                    : fs::exists(dir + "/memory.oom_control")
+                                        ? dir + "/memory.oom_control"
+                                        : "";
+        if (!memory_events.empty()) {
+            auto n = event_count(memory_events, "oom_kill");
+            if (n > oom_events_) hit.push_back("memory");
+            oom_events_ = n;
+        }
+    }
+    return hit;
+}
+
+Sandbox::Outcome Sandbox::run(const std::vector<std::string>& argv, Clock::time_point deadline,
+                              const std::string& log, const std::string& directory) {
+    pid_t pid = sys::fork();
+    if (pid == 0) {
+        // In the child: join the cgroup before exec, so everything the
+        // program starts is counted and can be killed.
+        std::string self = std::to_string(::getpid());
+        std::vector<std::string> join = dirs_;
+        if (!freezer_.empty()) join.push_back(freezer_);
+        for (const auto& dir : join) {
+            int fd = ::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || ::write(fd, self.data(), self.size()) < 0) ::_exit(125);
+            ::close(fd);
+        }
+        int in = ::open("/dev/null", O_RDONLY);
+        int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (in < 0 || out < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0)
+            ::_exit(125);
+        if (!directory.empty() && ::chdir(directory.c_str()) != 0) ::_exit(125);
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execvp(args[0], args.data());
+        ::_exit(127);
+    }
+    // Wait on a pidfd with poll(2): the deadline is the poll timeout.
+    nslab::Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    Outcome outcome;
+    for (;;) {
+        if (::waitpid(pid, &outcome.status, WNOHANG) == pid) return outcome;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) break;
+        struct pollfd p {
+            pidfd.get(), POLLIN, 0
+        };
+        int wait_ms = pidfd ? static_cast<int>(std::min<long>(left.count(), 1000)) : 50;
+        if (pidfd)
+            ::poll(&p, 1, wait_ms);
+        else
+            std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    }
+    outcome.timed_out = true;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &outcome.status, 0);
+    return outcome;
+}
+
+}  // namespace tool

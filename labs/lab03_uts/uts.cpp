@@ -1,18 +1,29 @@
-// Lab 03: placeholder until this lab is written (see the issue tracker).
+// Lab 03: the UTS namespace (hostname and NIS domain name).
+//
+// Read labs/lab03_uts/README.md first. Each TODO below is a numbered step
+// of the handout; replace the `throw` with your code.
 #include "nslab/layers/uts.hpp"
 
+#include <sched.h>
+
 #include "nslab/errors.hpp"
+#include "nslab/sys.hpp"
 
 namespace nslab::uts {
 
 unsigned long clone_flags(const Config& cfg) {
     if (!cfg.has(Layer::uts)) return 0;
+    // TODO step 1: the child gets its own copy of our hostname and domain
+    // name: return CLONE_NEWUTS.
     throw NotImplemented("lab03_uts", 1, "uts_namespaces(7)");
 }
 
 void in_child(const Config& cfg) {
     if (!cfg.has(Layer::uts)) return;
-    throw NotImplemented("lab03_uts", 2, "sethostname(2)");
+    // TODO step 2: name the container. sys::sethostname(cfg.hostname), or
+    // cfg.id when no --hostname was given (cfg.hostname is empty); when
+    // cfg.domainname is not empty, sys::setdomainname(cfg.domainname).
+    throw NotImplemented("lab03_uts", 2, "sethostname(2), setdomainname(2)");
 }
 
 }  // namespace nslab::uts

@@ -35,6 +35,8 @@ std::string directory(const State& state) {
 State before_clone(const Config& cfg) {
     if (!cfg.has(Layer::cgroup)) return {};
     const cgroupfs::Host& host = cgroupfs::host();
+    // Step 1a. Refuse what cannot work (more CPUs than the machine has, a
+    // controller the host lacks) before anything exists to undo.
     cgroupfs::validate(cfg, host, ::sysconf(_SC_NPROCESSORS_ONLN));
     // Only root may make cgroups here; a rootless run without limits still
     // gets its cgroup namespace (in_child), in the cgroup it started in.
@@ -45,7 +47,7 @@ State before_clone(const Config& cfg) {
         return state;
     }
 
-    // Step 1. A v2 controller works in a cgroup only if every ancestor lists
+    // Step 1b. A v2 controller works in a cgroup only if every ancestor lists
     // it in cgroup.subtree_control. The no-internal-process rule: a cgroup
     // (but the root) that enables controllers for its children may hold no
     // process itself, so nslab/ stays empty and containers are its leaves.

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -72,6 +73,7 @@ int child_main(const Config& cfg, const net::State& net, SyncPipe& sync,
         sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // die with the runtime, even by SIGKILL
         sync.wait_parent();                     // maps written, cgroup joined, veth here
         user::in_child(cfg);                    // become root of the user namespace
+        sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // again: a new euid cleared it (prctl(2))
         net::in_child(cfg, net);                // lo up; eth0 address and route
         uts::in_child(cfg);                     // hostname and domain name
         mount::in_child(cfg);                   // private /, pivot_root, /proc /dev /sys /tmp
@@ -89,12 +91,19 @@ int child_main(const Config& cfg, const net::State& net, SyncPipe& sync,
     return exit_status::runtime_failed;
 }
 
+// The runtime removes its pid file at exit, so it must be a regular file
+// (not /dev/null), and a failed write (a full disk) leaves no empty one.
 void write_pid_file(const std::string& path, pid_t pid) {
     if (path.empty()) return;
     Fd fd(sys::check(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644),
                      "open(--pid-file " + path + ")"));
+    struct stat st {};
+    if (::fstat(fd.get(), &st) == 0 && !S_ISREG(st.st_mode))
+        throw std::runtime_error("--pid-file " + path + ": not a regular file");
+    ScopeGuard remove([&] { ::unlink(path.c_str()); });
     std::string text = std::to_string(pid) + "\n";
     sys::check(::write(fd.get(), text.data(), text.size()), "write(--pid-file " + path + ")");
+    remove.dismiss();
 }
 
 // Passes the forwarded signals on to the container and returns the child's

@@ -132,6 +132,11 @@ Plan plan(const Config& cfg) {
 }
 
 void check(const Config& cfg, const Caller& caller, const Limits& limits) {
+    // Without a user namespace, clone(2) would refuse with a bare EPERM.
+    if (!caller.privileged && !cfg.has(Layer::user) && cfg.has(Layer::pid))
+        throw UsageError(
+            "making namespaces needs root; run as root (rootless containers "
+            "come with lab 05: lab05_user --userns)");
     if (!cfg.has(Layer::user)) return;
     if (!caller.privileged) {
         const std::string rootless = " for a rootless container";
@@ -159,7 +164,7 @@ void check(const Config& cfg, const Caller& caller, const Limits& limits) {
 }
 
 void check(const Config& cfg) {
-    if (!cfg.has(Layer::user)) return;
+    if (!cfg.has(Layer::pid)) return;
     check(cfg, Caller::current(), Limits::current());
 }
 

@@ -36,20 +36,12 @@ namespace nslab {
 
 namespace {
 
-// The command replaces this process. Every fd above 2 is marked close-on-
-// exec first, so nothing of the runtime survives into the container
-// (CVE-2024-21626 was a leaked fd); the sync pipe closes at the exec, which
-// is how the parent learns that the exec worked.
+// The sync pipe closes at the exec, which is how the parent learns that the
+// exec worked; a failure travels back over it.
 [[noreturn]] void exec_command(const Config& cfg, SyncPipe& sync, const sigset_t& original_mask) {
-    ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
-    sys::check(::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC), "close_range(3, CLOEXEC)");
-    try {
-        sys::execvp(cfg.command);
-    } catch (const std::system_error& e) {
-        sync.report_exec_failed(e.code().value(), "cannot run '" + cfg.command.front() +
-                                                      "': " + std::strerror(e.code().value()));
-    }
-    ::_exit(exit_status_for_exec_error(errno));
+    ExecFailure failed = try_exec(cfg, original_mask);
+    sync.report_exec_failed(failed.error, failed.what);
+    ::_exit(exit_status_for_exec_error(failed.error));
 }
 
 // With --init this process (PID 1) forks the command (PID 2) and becomes the
@@ -106,8 +98,21 @@ void write_pid_file(const std::string& path, pid_t pid) {
     remove.dismiss();
 }
 
-// Passes the forwarded signals on to the container and returns the child's
-// wait status once it has exited.
+}  // namespace
+
+// Every fd above 2 is marked close-on-exec first, so nothing of the runtime
+// survives into the container (CVE-2024-21626 was a leaked fd).
+ExecFailure try_exec(const Config& cfg, const sigset_t& original_mask) {
+    ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
+    sys::check(::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC), "close_range(3, CLOEXEC)");
+    try {
+        sys::execvp(cfg.command);
+    } catch (const std::system_error& e) {
+        return {e.code().value(),
+                "cannot run '" + cfg.command.front() + "': " + std::strerror(e.code().value())};
+    }
+}
+
 int wait_forwarding_signals(pid_t child) {
     const sigset_t signals = wait_loop_signals();
     for (;;) {
@@ -125,8 +130,6 @@ int wait_forwarding_signals(pid_t child) {
         if (done == child) return status;
     }
 }
-
-}  // namespace
 
 int run_container(const Config& cfg) {
     Timings timings(cfg.timings);

@@ -178,6 +178,17 @@ void setns(int fd, int nstype) {
     check(::setns(fd, nstype), "setns(" + std::to_string(fd) + ", " + std::to_string(nstype) + ")");
 }
 
+Fd pidfd_open(pid_t pid) {
+    // glibc 2.36 added the wrapper; older ones have only the system call.
+    return Fd(check(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)),
+                    "pidfd_open(" + std::to_string(pid) + ")"));
+}
+
+void pidfd_send_signal(const Fd& pidfd, int sig) {
+    check(::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0),
+          "pidfd_send_signal(" + std::to_string(sig) + ")");
+}
+
 void mount(const std::string& source, const std::string& target, const std::string& type,
            unsigned long flags, const std::string& data) {
     check(::mount(source.empty() ? nullptr : source.c_str(), target.c_str(),
@@ -194,6 +205,14 @@ void pivot_root(const std::string& new_root, const std::string& put_old) {
     // glibc has no wrapper for pivot_root(2).
     check(::syscall(SYS_pivot_root, new_root.c_str(), put_old.c_str()),
           "pivot_root(" + new_root + ", " + put_old + ")");
+}
+
+void chroot(const std::string& path) {
+    check(::chroot(path.c_str()), "chroot(" + path + ")");
+}
+
+void fchdir(const Fd& dir) {
+    check(::fchdir(dir.get()), "fchdir(" + std::to_string(dir.get()) + ")");
 }
 
 void sethostname(std::string_view name) {

@@ -3,6 +3,9 @@
 
 #include <sys/types.h>
 
+#include <csignal>
+#include <string>
+
 #include "nslab/config.hpp"
 
 namespace nslab {
@@ -11,6 +14,19 @@ namespace nslab {
 // the exit status a runtime returns: the command's own, 128+n for signal n,
 // 125 when the runtime failed, 126 not executable, 127 not found.
 int run_container(const Config& cfg);
+
+// Runs cfg.command in place of this process, with `original_mask` as the
+// signal mask. Returns only when the exec failed: errno and one line that
+// names the command.
+struct ExecFailure {
+    int error = 0;
+    std::string what;
+};
+ExecFailure try_exec(const Config& cfg, const sigset_t& original_mask);
+
+// Passes the forwarded signals (blocked by the caller before `child` was
+// made) on to `child` and returns its wait status once it has exited.
+int wait_forwarding_signals(pid_t child);
 
 // A wait(2) status as an exit status: the code, or 128 + the signal.
 int exit_status_of(int wait_status);

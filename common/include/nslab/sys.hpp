@@ -59,12 +59,18 @@ void prctl(int option, unsigned long arg);
 [[noreturn]] void execvp(const std::vector<std::string>& argv);  // throws on failure
 void unshare(int flags);
 void setns(int fd, int nstype);
+// A pidfd: a handle on a process that a reused PID cannot fool; signal 0
+// asks whether it is still alive.
+Fd pidfd_open(pid_t pid);
+void pidfd_send_signal(const Fd& pidfd, int sig);
 
 // --- mounts ---------------------------------------------------------------
 void mount(const std::string& source, const std::string& target, const std::string& type,
            unsigned long flags, const std::string& data = {});
 void umount2(const std::string& target, int flags);
 void pivot_root(const std::string& new_root, const std::string& put_old);
+void chroot(const std::string& path);
+void fchdir(const Fd& dir);
 
 // --- identity -------------------------------------------------------------
 void sethostname(std::string_view name);

@@ -1,0 +1,214 @@
+// Lab 09's claims: a process that joins a running container (started with
+// lab 08, every namespace type) is in all its namespaces, its cgroup, its
+// root, and inside its PID namespace.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "harness.hpp"
+#include "nslab/procfs.hpp"
+#include "nslab/sys.hpp"
+
+using namespace grader;
+
+namespace {
+
+constexpr int container_lab = 8;
+constexpr long long boottime_offset = 50000;
+
+// A container to join: hostname, a file in its /tmp, a time offset, a
+// cgroup with a limit, and PID 1 holding until the claim ends.
+Running start_container() {
+    return Running::start(container_lab,
+                          {"--hostname", "joined", "--boottime-offset",
+                           std::to_string(boottime_offset), "--pids", "64"},
+                          {"/bin/sh", "-c", "echo marker > /tmp/marker && exec /bin/probe hold"});
+}
+
+std::vector<std::string> target(const Running& c) {
+    return {"--pid", std::to_string(c.container_pid())};
+}
+
+// lab09_exec kept running (its command is the probe's "hold"), for a look
+// at the joined process from the host.
+class Joined {
+  public:
+    Joined(const Running& c, const std::vector<std::string>& command) {
+        auto [in_r, in_w] = nslab::sys::pipe2(0);
+        auto [out_r, out_w] = nslab::sys::pipe2(0);
+        std::vector<std::string> argv{lab_executable(9), "--pid", std::to_string(c.container_pid()),
+                                      "--"};
+        argv.insert(argv.end(), command.begin(), command.end());
+        exec_ = nslab::sys::fork();
+        if (exec_ == 0) {
+            ::dup2(in_r.get(), 0);
+            ::dup2(out_w.get(), 1);
+            std::vector<char*> args;
+            for (auto& a : argv) args.push_back(a.data());
+            args.push_back(nullptr);
+            ::execv(args[0], args.data());
+            ::_exit(127);
+        }
+        stdin_ = std::move(in_w);
+        out_w.reset();
+        stdout_ = std::move(out_r);
+        first_line_ = read_line();
+        auto kids = nslab::procfs::children(exec_);
+        if (kids.size() == 1) joined_ = kids.front();
+    }
+    ~Joined() {
+        if (exec_ > 0) {
+            ::kill(exec_, SIGKILL);
+            if (joined_ > 0) ::kill(joined_, SIGKILL);
+            ::waitpid(exec_, nullptr, 0);
+        }
+    }
+    pid_t exec_pid() const { return exec_; }
+    pid_t joined_pid() const { return joined_; }  // host PID of the command
+    const std::string& first_line() const { return first_line_; }
+    std::string read_line() {
+        std::string line;
+        char c;
+        while (::read(stdout_.get(), &c, 1) == 1 && c != '\n') line += c;
+        return line;
+    }
+    int finish() {
+        stdin_.reset();
+        int status = nslab::sys::waitpid(exec_, 0);
+        exec_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+
+  private:
+    pid_t exec_ = -1, joined_ = -1;
+    nslab::Fd stdin_, stdout_;
+    std::string first_line_;
+};
+
+std::set<std::string> interfaces_in(const std::string& proc_net_dev) {
+    std::set<std::string> names;
+    std::istringstream lines(proc_net_dev);
+    for (std::string line; std::getline(lines, line);) {
+        size_t colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string name = line.substr(0, colon);
+        name.erase(0, name.find_first_not_of(' '));
+        names.insert(name);
+    }
+    return names;
+}
+
+}  // namespace
+
+TEST(Exec, JoinsEveryNamespace) {
+    claim(3, "lab09 step 4 (setns)");
+    auto c = start_container();
+    Joined j(c, {"/bin/probe", "hold"});
+    ASSERT_GT(j.joined_pid(), 0) << "lab09_exec should have one child, the command; first line: "
+                                 << j.first_line();
+    auto container = namespaces_of(c.container_pid());
+    auto joined = namespaces_of(j.joined_pid());
+    for (const char* type : {"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"})
+        EXPECT_EQ(joined[type], container[type])
+            << "the joined process should be in the container's " << type << " namespace";
+    EXPECT_NE(namespaces_of(j.exec_pid())["pid"], container["pid"])
+        << "setns(CLONE_NEWPID) does not move lab09_exec itself, only its children";
+}
+
+TEST(Exec, ForkedIntoThePidNamespace) {
+    claim(3, "lab09 step 6 (fork after setns)");
+    auto c = start_container();
+    Result r = run(9, target(c), {"/bin/probe", "pid"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto fields = key_values(r.out);
+    int pid = std::stoi(fields["pid"].empty() ? "0" : fields["pid"]);
+    EXPECT_GT(pid, 1) << "inside, the command has a PID of the container's namespace:\n" << r.out;
+    EXPECT_LT(pid, 100) << "a small one, not the host's:\n" << r.out;
+    EXPECT_EQ(fields["ppid"], "0") << "its parent (lab09_exec) is outside the PID namespace";
+    Result ps = run(9, target(c), {"ps"});
+    EXPECT_NE(ps.out.find("    1 root     /bin/probe hold"), std::string::npos)
+        << "busybox ps inside should list the container's PID 1:\n"
+        << ps.out << ps.err;
+    Joined j(c, {"/bin/probe", "hold"});
+    ASSERT_GT(j.joined_pid(), 0);
+    auto nspid = nspid_of(j.joined_pid());
+    EXPECT_EQ(nspid.size(), 2u) << "NSpid of the joined process: host PID and container PID";
+}
+
+TEST(Exec, SeesTheContainersWorld) {
+    claim(3, "lab09 steps 4 and 5 (namespaces, root)");
+    auto c = start_container();
+    const std::string pid = std::to_string(c.container_pid());
+    double before = 0;
+    {
+        timespec ts{};
+        ::clock_gettime(CLOCK_BOOTTIME, &ts);
+        before = static_cast<double>(ts.tv_sec);
+    }
+    Result r = run(9, target(c),
+                   {"/bin/sh", "-c",
+                    "probe hostname && echo file: $(cat /tmp/marker) && echo cwd: $(pwd) && "
+                    "probe clocks && echo --- && cat /proc/net/dev"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto fields = key_values(r.out);
+    EXPECT_EQ(fields["hostname"], "joined") << "the container's hostname (UTS namespace)";
+    EXPECT_EQ(fields["file"], "marker") << "the file the container wrote to its /tmp (its root "
+                                           "and mount namespace)";
+    EXPECT_EQ(fields["cwd"], "/") << "the container's working directory";
+    double boottime = std::stod(fields["boottime"].empty() ? "0" : fields["boottime"]);
+    EXPECT_GE(boottime, before + boottime_offset - 1)
+        << "CLOCK_BOOTTIME moved by the container's offset (time namespace)";
+    std::string net = r.out.substr(r.out.find("---\n") + 4);
+    auto inside = interfaces_in(net);
+    auto container = interfaces_in(nslab::sys::read_file("/proc/" + pid + "/net/dev"));
+    EXPECT_EQ(inside, container) << "the network interfaces of the container's namespace";
+}
+
+TEST(Exec, JoinsTheCgroup) {
+    claim(2, "lab09 step 3 (cgroup.procs)");
+    auto c = start_container();
+    Joined j(c, {"/bin/probe", "hold"});
+    ASSERT_GT(j.joined_pid(), 0);
+    std::string container =
+        nslab::sys::read_file("/proc/" + std::to_string(c.container_pid()) + "/cgroup");
+    std::string ours = nslab::sys::read_file("/proc/self/cgroup");
+    ASSERT_NE(container, ours) << "the container (--pids 64) should have a cgroup of its own";
+    EXPECT_EQ(nslab::sys::read_file("/proc/" + std::to_string(j.joined_pid()) + "/cgroup"),
+              container)
+        << "the joined process should be in the container's cgroups (its limits count for it)";
+}
+
+TEST(Exec, ExitStatusAndSignalsPassThrough) {
+    claim(2, "lab09 step 6 (wait, forward)");
+    auto c = start_container();
+    EXPECT_EQ(run(9, target(c), {"/bin/probe", "exit", "7"}).status, 7);
+    Result missing = run(9, target(c), {"/no/such/command"});
+    EXPECT_EQ(missing.status, 127) << missing.err;
+    Joined j(c, {"/bin/probe", "signal"});
+    ASSERT_EQ(j.first_line().rfind("ready", 0), 0u) << j.first_line();
+    ::kill(j.exec_pid(), SIGTERM);
+    EXPECT_EQ(j.read_line(), "signal: 15") << "lab09_exec forwards SIGTERM to the command";
+    EXPECT_EQ(j.finish(), 128 + SIGTERM);
+}
+
+TEST(Exec, BadTargetsGiveOneClearLine) {
+    claim(2, "lab09 handout: errors");
+    auto one_line = [](const Result& r, const std::string& text) {
+        EXPECT_EQ(r.status, 125) << r.err;
+        EXPECT_NE(r.err.find(text), std::string::npos) << "expected '" << text << "': " << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+    };
+    one_line(run(9, {"--pid", "999999999"}, {"/bin/true"}), "no such process");
+    one_line(run(9, {"--pid", std::to_string(::getpid())}, {"/bin/true"}), "not in a container");
+    one_line(run(9, {"--pid-file", "/nonexistent/nslab.pid"}, {"/bin/true"}), "--pid-file");
+    auto c = start_container();
+    RunAs nobody(65534, 65534);
+    one_line(run(9, target(c), {"/bin/true"}), "permission denied");
+}

@@ -104,6 +104,8 @@ int grade_command(const std::vector<std::string>& args) {
 
     ReportInfo info;
     std::vector<LabResult> results;
+    std::ostringstream unused;  // refuse an unknown --format before grading, not after
+    write_report(unused, vm["format"].as<std::string>(), info, results);
     if (vm.count("from")) {
         std::ifstream in(vm["from"].as<std::string>());
         if (!in) throw std::runtime_error("cannot read " + vm["from"].as<std::string>());

@@ -96,6 +96,7 @@ void write_text(std::ostream& out, const ReportInfo& info, const std::vector<Lab
                 << "\n"
                 << first_lines(c.skipped ? "skipped" : printable(c.feedback), 6);
         }
+    for (const auto& note : info.notes) out << "\nnote: " << note;
     out << "\nsummary: " << t.passed << "/" << t.claims << " claims, " << t.points << "/" << t.max
         << " points\n";
 }
@@ -105,6 +106,7 @@ void write_json(std::ostream& out, const ReportInfo& info, const std::vector<Lab
     json report{{"tool", "nslab"},      {"schema", 1},  {"tree", info.tree},
                 {"points", t.points},   {"max", t.max}, {"seconds", info.seconds},
                 {"labs", json::array()}};
+    if (!info.notes.empty()) report["notes"] = info.notes;
     for (const auto& lab : results) {
         json l{{"lab", lab.lab},
                {"program", lab.program},
@@ -217,6 +219,7 @@ void write_gradescope(std::ostream& out, const ReportInfo& info,
     std::ostringstream summary;
     summary << t.passed << "/" << t.claims << " claims, " << t.points << "/" << t.max
             << " points\n";
+    for (const auto& note : info.notes) summary << note << "\n";
     json report{{"score", t.points},
                 {"execution_time", static_cast<int>(info.seconds + 0.5)},
                 {"output", ""},
@@ -291,6 +294,7 @@ std::vector<LabResult> read_json_report(const std::string& text, ReportInfo& inf
         throw std::runtime_error("not an nslab json report (no \"tool\": \"nslab\")");
     info.tree = report.value("tree", "");
     info.seconds = report.value("seconds", 0.0);
+    info.notes = report.value("notes", std::vector<std::string>{});
     std::vector<LabResult> results;
     for (const auto& l : report.at("labs")) {
         LabResult lab;

@@ -22,6 +22,7 @@ struct ReportInfo {
     bool colour = false;                  // text only
     std::set<std::string> hidden_claims;  // "Suite.Name" of instructor-only claims
     double seconds = 0;                   // wall time of the whole run
+    std::vector<std::string> notes;       // batch grading: build failure, time limit, leftovers
 };
 
 extern const char* const report_formats;  // "text, json, junit, gradescope, classroom"

@@ -51,6 +51,15 @@ std::string comm_of(pid_t pid) {
     return name.empty() ? "pid " + std::to_string(pid) : name;
 }
 
+// A zombie (or dying task) is not running: its parent just has not reaped it.
+bool is_zombie(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    auto close = stat.rfind(')');
+    return close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z' ||
+           stat[close + 2] == 'X';
+}
+
 // Our children that we did not start ourselves: orphans re-parented to us.
 std::vector<pid_t> children_of_self() {
     std::vector<pid_t> kids;
@@ -134,13 +143,28 @@ std::vector<pid_t> Sandbox::members() const {
 }
 
 std::vector<std::string> Sandbox::kill_leftovers() {
+    // What a grader killed on its way out (a container whose PID 1 it
+    // killed, an `unshare` helper) dies asynchronously: give it a moment,
+    // reaping as we go, so only what stays alive counts as left behind.
+    auto alive = [this] {
+        std::vector<pid_t> pids;
+        for (pid_t pid : members())
+            if (!is_zombie(pid)) pids.push_back(pid);
+        return pids;
+    };
+    for (int i = 0; i < 75 && !alive().empty(); ++i) {
+        reap_all();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     std::set<std::string> names;
-    // Until none is left: the cgroup's (frozen, then killed: cgroup.kill on
-    // v2) and the orphans re-parented to us, which may be outside it.
+    // Then kill until none is left: the cgroup's (frozen, then killed;
+    // cgroup.kill on v2) and the orphans re-parented to us, which may be
+    // outside it.
     for (int round = 0; round < 200; ++round) {
         auto pids = members();
         if (pids.empty()) break;
-        for (pid_t pid : pids) names.insert(comm_of(pid));
+        for (pid_t pid : pids)
+            if (!is_zombie(pid)) names.insert(comm_of(pid));
         for (const auto& dir : dirs_) try {
                 nslab::cgroupfs::kill_all(dir, freezer_);
             } catch (const std::exception&) {
@@ -194,6 +218,7 @@ Sandbox::Outcome Sandbox::run(const std::vector<std::string>& argv, Clock::time_
         if (in < 0 || out < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0)
             ::_exit(125);
         if (!directory.empty() && ::chdir(directory.c_str()) != 0) ::_exit(125);
+        ::setenv("LC_ALL", "C", 1);  // plain ASCII messages, the same on every machine
         std::vector<char*> args;
         for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
         args.push_back(nullptr);

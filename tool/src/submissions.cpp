@@ -188,7 +188,7 @@ Batch grade_submissions(const BatchOptions& o, std::ostream& progress) {
                 LabResult none;
                 none.lab = lab;
                 none.program = nslab::lab_program_name(lab);
-                none.error = "not graded";
+                none.error = student.notes.empty() ? "not graded" : student.notes.front();
                 student.labs.push_back(none);
                 continue;
             }
@@ -208,7 +208,7 @@ Batch grade_submissions(const BatchOptions& o, std::ostream& progress) {
                     return run;
                 });
             auto left = box.kill_leftovers();
-            if (!left.empty())
+            if (!left.empty() && !timed_out)  // past the limit, killing it is expected
                 student.notes.push_back(name + ": left processes running: " + join(left, ", ") +
                                         " (killed)");
             for (const auto& limit : box.limits_hit())
@@ -220,7 +220,7 @@ Batch grade_submissions(const BatchOptions& o, std::ostream& progress) {
 
         for (size_t i = 0; i < batch.labs.size(); ++i)
             batch.lab_max[i] = std::max(batch.lab_max[i], student.labs[i].max_points());
-        ReportInfo info{student.name, false, o.hidden_claims, student.grade_seconds};
+        ReportInfo info{student.name, false, o.hidden_claims, student.grade_seconds, student.notes};
         std::ofstream text(log_base + ".txt"), json(log_base + ".json");
         write_report(text, "text", info, student.labs);
         write_report(json, "json", info, student.labs);
@@ -279,7 +279,8 @@ void write_summary(std::ostream& out, const std::string& format, const Batch& ba
         }
         std::snprintf(cell, sizeof cell, "  %3d/%-3d %6.1fs %6.1fs  ", s.points(), max,
                       s.build_seconds, s.grade_seconds);
-        out << cell << join(s.notes, "; ") << "\n";
+        std::string row = cell + join(s.notes, "; ");
+        out << row.substr(0, row.find_last_not_of(' ') + 1) << "\n";
     }
 }
 

@@ -61,8 +61,8 @@ bool contains(const Cidr& subnet, std::uint32_t address) {
 }
 
 std::string refuse_requested(const Cidr& subnet, const Cidr& wanted) {
-    const std::string where = " (the subnet is " + parse::to_string(subnet) + ", set by " +
-                              std::string(subnet_variable) + ")";
+    const std::string where = " (the subnet is " + parse::to_string(subnet) + "; " +
+                              std::string(subnet_variable) + " changes it)";
     if (!contains(subnet, wanted.address)) return "the address is outside the subnet" + where;
     if (wanted.prefix != subnet.prefix)
         return "the prefix must be the subnet's, /" + std::to_string(subnet.prefix) + where;

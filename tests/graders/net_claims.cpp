@@ -134,6 +134,18 @@ std::string ipv4_of(pid_t pid, const std::string& link) {
     });
 }
 
+// Whether the lease file for `address` names runtime `pid` as its owner
+// (another grader may take the address again as soon as it is free).
+bool leased_by(const std::string& address, pid_t pid) {
+    try {
+        auto record = net_plan::parse_lease(
+            nslab::sys::read_file(std::string(nslab::net::lease_dir) + "/" + address));
+        return record && record->pid == pid;
+    } catch (const std::system_error&) {
+        return false;  // no lease file
+    }
+}
+
 std::string gateway() {
     return net_plan::address_text(net_plan::bridge_address(net_plan::subnet()).address);
 }
@@ -301,7 +313,7 @@ TEST(Net, HostVethGoneWhenRuntimeExits) {
     EXPECT_TRUE(host_veths().empty())
         << "the runtime has exited but the host side still holds " << names(host_veths())
         << ": a veth pair dies with its namespace only when nothing else holds it";
-    EXPECT_FALSE(nslab::sys::exists(std::string(nslab::net::lease_dir) + "/" + address))
+    EXPECT_FALSE(leased_by(address, c.runtime_pid()))
         << "the runtime exited without giving back its address lease " << address;
 }
 
@@ -309,20 +321,21 @@ TEST(Net, NothingLeftAfterSigkillAndCleanup) {
     claim(3, "lab04 handout: nslab cleanup");
     ScratchHost host;
     auto c = Running::start(lab(), {}, probe({"hold"}));
-    std::string lease =
-        std::string(nslab::net::lease_dir) + "/" + ipv4_of(c.container_pid(), "eth0");
+    std::string address = ipv4_of(c.container_pid(), "eth0");
+    pid_t runtime = c.runtime_pid();
     nslab::Fd keep = open_netns(c.container_pid());
     pid_t container = c.container_pid();
     c.signal_runtime(SIGKILL);
     c.finish();
     ASSERT_TRUE(gone_within(container, std::chrono::seconds(10)))
         << "the container outlived its SIGKILLed runtime (PR_SET_PDEATHSIG)";
-    EXPECT_TRUE(nslab::sys::exists(lease)) << "a killed runtime cannot have released " << lease;
+    EXPECT_TRUE(leased_by(address, runtime))
+        << "a killed runtime cannot have released its lease " << address;
     auto removed = nslab::net::cleanup_stale();
     EXPECT_TRUE(host_veths().empty())
         << "after cleanup the host side still holds " << names(host_veths());
     EXPECT_FALSE(host_bridge()) << "cleanup left the unused bridge";
-    EXPECT_FALSE(nslab::sys::exists(lease)) << "cleanup left the stale lease " << lease;
+    EXPECT_FALSE(leased_by(address, runtime)) << "cleanup left the stale lease " << address;
 }
 
 TEST(Net, BadIpGivesOneClearLine) {

@@ -93,12 +93,13 @@ TEST(Uts, HostHostnameUnchanged) {
 
 TEST(Uts, UtsNamespaceIsNew) {
     claim(1, "lab03 step 1 (CLONE_NEWUTS)");
-    auto c = Running::start(lab(), {}, probe({"hold"}));
-    auto host = namespaces_of(::getpid());
-    auto theirs = namespaces_of(c.container_pid());
-    EXPECT_NE(theirs["uts"], host["uts"]) << "expected a new UTS namespace";
-    std::string column = run_host("ps -o utsns= -p " + std::to_string(c.container_pid()));
-    EXPECT_EQ(std::stoull(column), theirs["uts"]) << "host ps -o utsns says " << column;
+    // From inside: the probe stats its own /proc/self/ns/uts.
+    Result r = run(lab(), {}, probe({"ns"}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::string inside = key_values(r.out)["uts"];
+    std::string host = std::to_string(namespaces_of(::getpid())["uts"]);
+    EXPECT_NE(inside, "") << r.out;
+    EXPECT_NE(inside, host) << "inside, /proc/self/ns/uts is the host's UTS namespace";
 }
 
 TEST(Uts, ChangeInsideStaysInside) {

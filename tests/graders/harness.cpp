@@ -15,6 +15,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "nslab/cgroupfs.hpp"
 #include "nslab/cli.hpp"
 #include "nslab/netlink.hpp"
 #include "nslab/procfs.hpp"
@@ -205,6 +206,12 @@ Running::~Running() {
     if (runtime_ > 0 && !finished_) {
         ::kill(runtime_, SIGKILL);
         ::waitpid(runtime_, nullptr, 0);
+        // A runtime killed by SIGKILL leaves its cgroup (lab 06 on): what
+        // `nslab cleanup` would do, so graders leave nothing behind.
+        try {
+            nslab::cgroup::cleanup_stale();
+        } catch (const std::exception&) {
+        }
     }
     if (!pid_file_.empty()) ::unlink(pid_file_.c_str());
 }

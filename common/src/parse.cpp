@@ -17,14 +17,22 @@ namespace {
                      std::string(why));
 }
 
+// `text` is a part of the value `whole_value` the user gave, which the
+// message names (the "a" of "a:b:c" alone would not say which option).
 template <typename T>
-T whole(std::string_view option, std::string_view text, std::string_view what) {
+T whole(std::string_view option, std::string_view text, std::string_view what,
+        std::string_view whole_value) {
     T value{};
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec == std::errc::result_out_of_range) bad(option, text, "out of range");
+    if (ec == std::errc::result_out_of_range) bad(option, whole_value, "out of range");
     if (ec != std::errc() || end != text.data() + text.size() || text.empty())
-        bad(option, text, what);
+        bad(option, whole_value, what);
     return value;
+}
+
+template <typename T>
+T whole(std::string_view option, std::string_view text, std::string_view what) {
+    return whole<T>(option, text, what, text);
 }
 
 }  // namespace
@@ -57,7 +65,7 @@ std::uint64_t size(std::string_view option, std::string_view text) {
         if (unit != 1) digits.remove_suffix(1);
     }
     auto value = whole<std::uint64_t>(option, digits.empty() ? text : digits,
-                                      "expected a size such as 4096, 512K, 64M or 1G");
+                                      "expected a size such as 4096, 512K, 64M or 1G", text);
     if (value == 0) bad(option, text, "a size must be greater than 0");
     if (value > std::numeric_limits<std::uint64_t>::max() / unit) bad(option, text, "too large");
     return value * unit;
@@ -94,8 +102,8 @@ IdMapEntry id_map(std::string_view option, std::string_view text) {
             bad(option, text, "expected INSIDE:OUTSIDE:COUNT, such as 0:1000:1");
         std::string_view field = rest.substr(0, colon);
         if (!field.empty() && field.front() == '-') bad(option, text, "ids cannot be negative");
-        *fields[i] =
-            whole<std::uint32_t>(option, field, "expected INSIDE:OUTSIDE:COUNT, such as 0:1000:1");
+        *fields[i] = whole<std::uint32_t>(option, field,
+                                          "expected INSIDE:OUTSIDE:COUNT, such as 0:1000:1", text);
         rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
     }
     if (entry.count == 0) bad(option, text, "COUNT must be at least 1");

@@ -17,6 +17,7 @@
 
 #include "nslab/cgroupfs.hpp"
 #include "nslab/cli.hpp"
+#include "nslab/net_host.hpp"
 #include "nslab/netlink.hpp"
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
@@ -114,13 +115,16 @@ RunAs::~RunAs() {
 // No grader touches the real host network: before its first such container
 // the grader moves into a scratch network namespace (its own, so graders
 // can run side by side), and whatever the labs make there vanishes with it.
+namespace {
+bool in_scratch_network = false;
+}  // namespace
+
 void enter_scratch_network() {
-    static bool entered = false;
-    if (entered) return;
+    if (in_scratch_network) return;
     nslab::sys::unshare(CLONE_NEWNET);
     nslab::netlink::Socket nl;
     nslab::netlink::set_up(nl, "lo");
-    entered = true;
+    in_scratch_network = true;
 }
 
 void claim(int points, const std::string& step) {
@@ -210,6 +214,12 @@ Running::~Running() {
         // `nslab cleanup` would do, so graders leave nothing behind.
         try {
             nslab::cgroup::cleanup_stale();
+        } catch (const std::exception&) {
+        }
+        // ...and its address lease in /run/nslab/leases (lab 04 on); the
+        // veth and bridge it cleans are the scratch network's, never the host's.
+        try {
+            if (in_scratch_network) nslab::net::cleanup_stale();
         } catch (const std::exception&) {
         }
     }

@@ -1,0 +1,103 @@
+// nslab-faults: the reliability tests of issue 10 (docs/reliability.md).
+//
+// Each test runs the lab executables on a "host" of its own: a private copy
+// of this machine's mount namespace (made shared again, as systemd makes /,
+// so a mount that leaks out of a container would show), its own /tmp, a
+// scratch network namespace (no test touches the real network), and this
+// process as the child subreaper, so every process a lab leaves behind is
+// re-parented to us and counted. Host-wide things that other people's runs
+// also touch (cgroups, address leases) are counted when one of our
+// runtimes owns them: their names and records carry the runtime's PID.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "nslab/fd.hpp"
+
+namespace faults {
+
+// Where the lab executables, nslab-tool and the probe are (--bin).
+extern std::string bin_dir;
+std::string lab_path(int lab);  // bin/labNN_x
+std::string probe_in(int lab);  // /bin/probe from lab 02 on, bin/probe before
+
+// Makes this process the host described above. Call once, first.
+void become_scratch_host();
+
+// One start of a lab executable: stdin and stdout are pipes we hold (so the
+// container's stdin is a pipe too), stderr a memfd read at the end.
+struct Launch {
+    int lab = 1;
+    std::vector<std::string> args;    // everything after the program name
+    bool as_user = false;             // uid and gid 65534, no groups
+    bool no_time_namespaces = false;  // the lab sees an empty /proc/self/ns
+    std::vector<int> extra_fds;       // left open (not close-on-exec) in the lab
+};
+
+class Runtime {
+  public:
+    explicit Runtime(const Launch& launch);
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+    ~Runtime();  // SIGKILL and reap, if still running
+
+    pid_t pid() const { return pid_; }
+    // Waits (bounded) for a stdout line starting with `prefix`.
+    bool wait_for_line(const std::string& prefix, std::chrono::milliseconds limit);
+    void signal(int sig) const;
+    void close_stdin() { stdin_.reset(); }
+    // Exit status (128+n for signal n); -1 when it did not end in time (then killed).
+    int wait(std::chrono::milliseconds limit);
+    std::string err() const;
+    const std::string& out() const { return out_; }
+
+  private:
+    pid_t pid_ = -1;
+    bool reaped_ = false;
+    nslab::Fd stdin_, stdout_, stderr_;
+    std::string out_;
+};
+
+// What a run may leave behind, one sorted line per thing.
+struct HostState {
+    std::set<std::string> mounts;   // /proc/self/mountinfo
+    std::set<std::string> links;    // our network namespace, with their bridge
+    std::set<std::string> cgroups;  // under /sys/fs/cgroup, named *nslab*
+    std::set<std::string> leases;   // /run/nslab/leases
+    std::set<std::string> netns;    // /run/netns
+    std::set<std::string> tmp;      // our /tmp
+};
+HostState snapshot();
+
+// Waits (bounded) until no process of ours is left and the host is as in
+// `before` (cgroups and leases: those that runtimes in `ours` own); reaps
+// orphans. Returns what is still different, one line each: the leaks.
+// `running`: children of ours that may stay (a container a test keeps).
+std::vector<std::string> settle(const HostState& before, const std::set<pid_t>& ours,
+                                std::chrono::milliseconds limit = std::chrono::seconds(5),
+                                const std::set<pid_t>& running = {});
+// SIGKILLs every process still re-parented to us, and reaps it.
+void kill_leftovers();
+// `nslab-tool cleanup`, as a user runs it after a SIGKILL; its exit status.
+int run_cleanup();
+
+// A fixture directory in our /tmp, made before the first snapshot.
+std::string fixtures_dir();
+
+// The subcommands; each prints its counts and a last line
+// "<name>: N passed, M failed" and returns 0 when nothing failed.
+// cleanup false: no `nslab cleanup` after a SIGKILL, the negative control
+// (what a killed runtime leaves must then be found).
+int leaks(std::uint64_t seed, int rounds, bool cleanup = true);
+int bad_inputs(const std::string& table);
+int bad_inputs_markdown(const std::string& table);  // the table for docs/reliability.md
+int parallel(int containers);
+
+}  // namespace faults

@@ -1,0 +1,304 @@
+// The scratch host, starting labs on it, and what they leave behind.
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "faults.hpp"
+#include "nslab/cgroupfs.hpp"
+#include "nslab/cli.hpp"
+#include "nslab/net_host.hpp"
+#include "nslab/net_plan.hpp"
+#include "nslab/netlink.hpp"
+#include "nslab/procfs.hpp"
+#include "nslab/sys.hpp"
+
+namespace faults {
+
+namespace fs = std::filesystem;
+namespace sys = nslab::sys;
+
+std::string bin_dir;
+
+std::string lab_path(int lab) {
+    return bin_dir + "/" + nslab::lab_program_name(lab);
+}
+
+std::string probe_in(int lab) {
+    return lab >= 2 ? "/bin/probe" : bin_dir + "/probe";
+}
+
+std::string fixtures_dir() {
+    return "/tmp/faults-fixtures";
+}
+
+void become_scratch_host() {
+    sys::unshare(CLONE_NEWNS | CLONE_NEWNET);
+    // Cut from the real host's mounts, then shared again (new peer groups,
+    // ours alone): a container that forgot MS_PRIVATE would leak into us.
+    sys::mount("none", "/", "", MS_REC | MS_PRIVATE);
+    sys::mount("none", "/", "", MS_REC | MS_SHARED);
+    sys::mount("faults-tmp", "/tmp", "tmpfs", MS_NOSUID, "mode=1777");
+    nslab::netlink::Socket nl;
+    nslab::netlink::set_up(nl, "lo");
+    sys::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    sys::mkdir_p(fixtures_dir() + "/empty", 0755);
+}
+
+// --- Runtime ----------------------------------------------------------------
+
+Runtime::Runtime(const Launch& launch) {
+    auto [in_r, in_w] = sys::pipe2(O_CLOEXEC);
+    auto [out_r, out_w] = sys::pipe2(O_CLOEXEC);
+    nslab::Fd err(sys::check(::memfd_create("lab-stderr", MFD_CLOEXEC), "memfd_create"));
+    std::vector<std::string> argv{lab_path(launch.lab)};
+    argv.insert(argv.end(), launch.args.begin(), launch.args.end());
+    std::vector<char*> c_argv;
+    for (auto& a : argv) c_argv.push_back(a.data());
+    c_argv.push_back(nullptr);
+    const std::string empty = fixtures_dir() + "/empty";
+
+    pid_ = sys::fork();
+    if (pid_ == 0) {
+        ::setpgid(0, 0);  // a Ctrl-C for us is not one for the lab
+        if (launch.no_time_namespaces) {
+            // This process becomes the lab (exec keeps the PID): hide its
+            // /proc/self/ns behind an empty directory, as on a kernel
+            // without namespaces of that kind.
+            const std::string ns = "/proc/" + std::to_string(::getpid()) + "/ns";
+            if (::unshare(CLONE_NEWNS) != 0 ||
+                ::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+                ::mount(empty.c_str(), ns.c_str(), nullptr, MS_BIND, nullptr) != 0)
+                ::_exit(120);
+        }
+        ::dup2(in_r.get(), 0);
+        ::dup2(out_w.get(), 1);
+        ::dup2(err.get(), 2);
+        for (int fd : launch.extra_fds) ::fcntl(fd, F_SETFD, 0);
+        if (launch.as_user && (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) ||
+                               ::setresuid(65534, 65534, 65534) != 0))
+            ::_exit(121);
+        ::execv(c_argv[0], c_argv.data());
+        ::_exit(127);
+    }
+    stdin_ = std::move(in_w);
+    stdout_ = std::move(out_r);
+    stderr_ = std::move(err);
+}
+
+Runtime::~Runtime() {
+    if (!reaped_) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+}
+
+bool Runtime::wait_for_line(const std::string& prefix, std::chrono::milliseconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    size_t checked = 0;
+    for (;;) {
+        for (size_t newline; (newline = out_.find('\n', checked)) != std::string::npos;) {
+            if (out_.compare(checked, prefix.size(), prefix) == 0) return true;
+            checked = newline + 1;
+        }
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        pollfd p{stdout_.get(), POLLIN, 0};
+        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+        char buffer[4096];
+        ssize_t n = ::read(stdout_.get(), buffer, sizeof buffer);
+        if (n <= 0) return false;
+        out_.append(buffer, static_cast<size_t>(n));
+    }
+}
+
+void Runtime::signal(int sig) const {
+    if (!reaped_) ::kill(pid_, sig);
+}
+
+int Runtime::wait(std::chrono::milliseconds limit) {
+    nslab::Fd pidfd = sys::pidfd_open(pid_);
+    pollfd p{pidfd.get(), POLLIN, 0};
+    int status = 0, result = -1;
+    if (::poll(&p, 1, static_cast<int>(limit.count())) == 0) ::kill(pid_, SIGKILL);
+    while (::waitpid(pid_, &status, 0) == -1 && errno == EINTR) {}
+    reaped_ = true;
+    if (p.revents & POLLIN) {
+        if (WIFEXITED(status)) result = WEXITSTATUS(status);
+        if (WIFSIGNALED(status)) result = 128 + WTERMSIG(status);
+    }
+    // The rest of stdout: the container is gone, so the pipe ends.
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(stdout_.get(), buffer, sizeof buffer)) > 0;)
+        out_.append(buffer, static_cast<size_t>(n));
+    return result;
+}
+
+std::string Runtime::err() const {
+    std::string text;
+    char buffer[4096];
+    off_t at = 0;
+    for (ssize_t n; (n = ::pread(stderr_.get(), buffer, sizeof buffer, at)) > 0; at += n)
+        text.append(buffer, static_cast<size_t>(n));
+    return text;
+}
+
+// --- what is left behind ------------------------------------------------------
+
+namespace {
+
+std::set<std::string> lines_of(const std::string& text) {
+    std::set<std::string> lines;
+    size_t start = 0;
+    for (size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1)
+        lines.insert(text.substr(start, end - start));
+    return lines;
+}
+
+// Entries of dir (to `depth` levels) whose path contains `part` ("" = all).
+void walk(const fs::path& dir, int depth, const std::string& part, std::set<std::string>& out) {
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string path = it->path().string();
+        if (path.find(part) != std::string::npos) out.insert(path);
+        if (depth > 1 && it->is_directory(ec) && !it->is_symlink(ec))
+            walk(it->path(), depth - 1, part, out);
+    }
+}
+
+// The runtime that owns a cgroup ("/sys/.../nslab/ID-PID") or a lease line
+// ("10.88.0.2 pid=PID" or ".new-PID-veth").
+std::optional<pid_t> owner(const std::string& line) {
+    size_t at = line.find(" pid=");
+    if (at != std::string::npos) return std::atoi(line.c_str() + at + 5);
+    const std::string name = line.substr(line.rfind('/') + 1);
+    if (name.starts_with(".new-")) return std::atoi(name.c_str() + 5);
+    return nslab::cgroupfs::owner_of(name);
+}
+
+void compare(const char* what, const std::set<std::string>& before,
+             const std::set<std::string>& after, const std::set<pid_t>* ours,
+             std::vector<std::string>& out) {
+    for (const auto& line : after)
+        if (!before.count(line)) {
+            if (ours) {
+                auto who = owner(line);
+                if (!who || !ours->count(*who)) continue;  // someone else's
+            }
+            out.push_back(std::string("left behind: ") + what + " " + line);
+        }
+    if (ours) return;  // others may remove their own
+    for (const auto& line : before)
+        if (!after.count(line)) out.push_back(std::string("removed: ") + what + " " + line);
+}
+
+std::vector<std::string> differences(const HostState& before, const HostState& after,
+                                     const std::set<pid_t>& ours) {
+    std::vector<std::string> out;
+    compare("mount", before.mounts, after.mounts, nullptr, out);
+    compare("link", before.links, after.links, nullptr, out);
+    compare("named netns", before.netns, after.netns, nullptr, out);
+    compare("file", before.tmp, after.tmp, nullptr, out);
+    compare("cgroup", before.cgroups, after.cgroups, &ours, out);
+    compare("lease", before.leases, after.leases, &ours, out);
+    return out;
+}
+
+}  // namespace
+
+HostState snapshot() {
+    HostState s;
+    s.mounts = lines_of(sys::read_file("/proc/self/mountinfo"));
+    nslab::netlink::Socket nl;
+    auto links = nslab::netlink::links(nl);
+    std::map<int, std::string> names;
+    for (const auto& l : links) names[l.index] = l.name;
+    // The bridge itself is the host's, like docker0: made once, kept.
+    for (const auto& l : links)
+        if (l.name != nslab::net_plan::bridge_name)
+            s.links.insert(l.name + " " + (l.kind.empty() ? "-" : l.kind) +
+                           (l.master ? " port of " + names[l.master] : ""));
+    walk("/sys/fs/cgroup", 4, "nslab", s.cgroups);
+    std::set<std::string> leases;
+    walk(nslab::net::lease_dir, 1, "", leases);
+    for (const auto& path : leases) {
+        std::string record;
+        try {
+            record = sys::read_file(path);
+        } catch (const std::system_error&) {}
+        size_t at = record.find("pid=");
+        s.leases.insert(path +
+                        (at == std::string::npos
+                             ? std::string()
+                             : " pid=" + std::to_string(std::atoi(record.c_str() + at + 4))));
+    }
+    walk("/run/netns", 1, "", s.netns);
+    walk("/tmp", 3, "", s.tmp);
+    return s;
+}
+
+std::vector<std::string> settle(const HostState& before, const std::set<pid_t>& ours,
+                                std::chrono::milliseconds limit, const std::set<pid_t>& running) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    // A runtime removes its cgroup and lease before it exits, and `nslab
+    // cleanup` before it returns: they must be gone now. (Waiting would let
+    // someone else's cleanup of stale runtimes hide a leak of ours.)
+    std::vector<std::string> at_once = differences(before, snapshot(), ours);
+    std::erase_if(at_once, [](const std::string& line) {
+        return !line.starts_with("left behind: cgroup") && !line.starts_with("left behind: lease");
+    });
+    for (;;) {
+        while (::waitpid(-1, nullptr, WNOHANG) > 0) {}
+        std::vector<std::string> left = differences(before, snapshot(), ours);
+        for (const auto& line : at_once)
+            if (std::find(left.begin(), left.end(), line) == left.end()) left.push_back(line);
+        for (pid_t pid : nslab::procfs::children(::getpid())) {
+            if (running.count(pid)) continue;
+            std::string comm = "?";
+            try {
+                comm = sys::read_file("/proc/" + std::to_string(pid) + "/comm");
+                comm.pop_back();
+            } catch (const std::system_error&) {}
+            left.push_back("left behind: process " + std::to_string(pid) + " (" + comm + ")");
+        }
+        if (left.empty() || std::chrono::steady_clock::now() > deadline) return left;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+void kill_leftovers() {
+    for (int round = 0; round < 50; ++round) {
+        auto left = nslab::procfs::children(::getpid());
+        if (left.empty()) return;
+        for (pid_t pid : left) ::kill(pid, SIGKILL);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        while (::waitpid(-1, nullptr, WNOHANG) > 0) {}
+    }
+}
+
+int run_cleanup() {
+    pid_t pid = sys::fork();
+    if (pid == 0) {
+        int null = ::open("/dev/null", O_WRONLY);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+        const std::string tool = bin_dir + "/nslab-tool";
+        ::execl(tool.c_str(), tool.c_str(), "cleanup", nullptr);
+        ::_exit(127);
+    }
+    int status = sys::waitpid(pid, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace faults

@@ -164,7 +164,7 @@ TEST(Pid, BadInputGivesOneClearLine) {
 
 TEST(Pid, ProcShowsWhichPidNamespace) {
     claim(1,
-          lab() == 1 ? "lab01 handout: why ps still shows the host" : "lab02 step (mount /proc)");
+          lab() == 1 ? "lab01 handout: why ps still shows the host" : "lab02 step 4 (mount /proc)");
     Result r = run(lab(), {}, probe({"pids"}));
     ASSERT_EQ(r.status, 0) << r.err;
     bool sees_grader = r.out.find("pid: " + std::to_string(::getpid()) + "\n") != std::string::npos;

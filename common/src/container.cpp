@@ -64,15 +64,22 @@ int child_main(const Config& cfg, const net::State& net, SyncPipe& sync,
         sync.become_child();
         sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // die with the runtime, even by SIGKILL
         sync.wait_parent();                     // maps written, cgroup joined, veth here
+        Timings steps(cfg.timings);             // --timings: ours travel with "ready"
         user::in_child(cfg);                    // become root of the user namespace
         sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // again: a new euid cleared it (prctl(2))
-        net::in_child(cfg, net);                // lo up; eth0 address and route
-        uts::in_child(cfg);                     // hostname and domain name
-        mount::in_child(cfg);                   // private /, pivot_root, /proc /dev /sys /tmp
-        cgroup::in_child(cfg);                  // cgroup namespace rooted here; cgroupfs ro
-        ipc::in_child(cfg);                     // a fresh mqueue at /dev/mqueue
-        sync.report_ready();                    // set up: the parent writes the pid file
-        sync.wait_parent();                     // ...and lets us go
+        steps.mark("user: become root", cfg.has(Layer::user) && cfg.userns);
+        net::in_child(cfg, net);  // lo up; eth0 address and route
+        steps.mark("net: lo, eth0 address, route", cfg.has(Layer::net));
+        uts::in_child(cfg);  // hostname and domain name
+        steps.mark("uts: hostname", cfg.has(Layer::uts));
+        mount::in_child(cfg);  // private /, pivot_root, /proc /dev /sys /tmp
+        steps.mark("mount: pivot_root and mounts", cfg.has(Layer::mount));
+        cgroup::in_child(cfg);  // cgroup namespace rooted here; cgroupfs ro
+        steps.mark("cgroup: namespace, cgroupfs", cfg.has(Layer::cgroup));
+        ipc::in_child(cfg);  // a fresh mqueue at /dev/mqueue
+        steps.mark("ipc: mqueue", cfg.has(Layer::ipc));
+        sync.report_ready(steps.encoded());  // set up: the parent writes the pid file
+        sync.wait_parent();                  // ...and lets us go
         return run_command(cfg, sync, original_mask);
     } catch (const std::exception& e) {
         const auto* system_error = dynamic_cast<const std::system_error*>(&e);
@@ -132,7 +139,8 @@ int wait_forwarding_signals(pid_t child) {
 }
 
 int run_container(const Config& cfg) {
-    Timings timings(cfg.timings);
+    Timings timings = Timings::since_program_start(cfg.timings);
+    timings.mark("runtime start-up, command line");
     // Block the signals we forward (and SIGCHLD) before the child exists, so
     // none is lost; the child restores this mask before it execs.
     sigset_t original_mask;
@@ -141,14 +149,16 @@ int run_container(const Config& cfg) {
 
     idmap::check(cfg);              // rootless: refuse what needs root; check the id maps
     mount_plan::check_rootfs(cfg);  // --rootfs is a directory pivot_root can use
-    time::before_clone(cfg);        // unshare(CLONE_NEWTIME), write offsets
-    timings.mark("time namespace");
+    timings.mark("checks: id maps, rootfs");
+    time::before_clone(cfg);  // unshare(CLONE_NEWTIME), write offsets
+    timings.mark("time namespace", cfg.has(Layer::time));
     cgroup::State cgroup = cgroup::before_clone(cfg);  // mkdir, write limits
     ScopeGuard remove_cgroup([&] { cgroup::after_exit(cfg, cgroup, 0); });
-    timings.mark("cgroup create");
+    timings.mark("cgroup create", cfg.has(Layer::cgroup));
 
     net::State net = net::before_clone(cfg);  // an address lease, so the child knows it
     ScopeGuard remove_veth([&] { net::after_exit(cfg, net); });
+    timings.mark("address lease", cfg.has(Layer::net));
 
     SyncPipe sync;
     const unsigned long flags = user::clone_flags(cfg) | mount::clone_flags(cfg) |
@@ -170,15 +180,16 @@ int run_container(const Config& cfg) {
     timings.mark("clone");
 
     user::in_parent(cfg, child);  // uid_map, setgroups, gid_map
-    timings.mark("user namespace maps");
+    timings.mark("user namespace maps", cfg.has(Layer::user) && cfg.userns);
     cgroup::in_parent(cfg, cgroup, child);  // attach before it can fork
-    timings.mark("cgroup attach");
+    timings.mark("cgroup attach", cfg.has(Layer::cgroup));
     net::in_parent(cfg, net, child);  // bridge, veth pair, one end inside
-    timings.mark("veth and bridge");
+    timings.mark("veth and bridge", cfg.has(Layer::net));
 
     sync.let_child_go();  // the child sets itself up
     SyncPipe::Report report = sync.wait_child();
-    timings.mark("child set-up (mounts, hostname, lo)");
+    timings.mark_nested("child", report.kind == SyncPipe::Report::Kind::ready ? report.what : "",
+                        "child: wake-up, report over the pipe");
     if (report.kind == SyncPipe::Report::Kind::ready) {
         write_pid_file(cfg.pid_file, child);  // once set up, before exec
         sync.let_child_go();                  // exec
@@ -199,13 +210,17 @@ int run_container(const Config& cfg) {
             status = exit_status_for_exec_error(report.error);
     }
     kill_child.dismiss();
-    timings.total("until exit");
+    timings.mark("command ran");
+    timings.total("until the command exited");
 
     remove_veth.dismiss();
     net::after_exit(cfg, net);  // the host end of the veth, the lease
+    timings.mark("teardown: veth, lease", cfg.has(Layer::net));
     remove_cgroup.dismiss();
     status = cgroup::after_exit(cfg, cgroup, status);  // report an OOM kill; rmdir
+    timings.mark("teardown: cgroup", cfg.has(Layer::cgroup));
     if (!cfg.pid_file.empty()) ::unlink(cfg.pid_file.c_str());
+    timings.total("until exit");
     timings.print(cfg.program);
     return status;
 }

@@ -75,10 +75,8 @@ void SyncPipe::wait_parent() {
     if (!read_all(to_child_read_.get(), &go, 1)) ::_exit(exit_status::runtime_failed);
 }
 
-void SyncPipe::report_ready() {
-    Wire wire{};
-    wire.kind = static_cast<std::uint8_t>(Report::Kind::ready);
-    sys::check(::write(to_parent_write_.get(), &wire, offsetof(Wire, what)), "write(sync pipe)");
+void SyncPipe::report_ready(std::string_view timings) {
+    if (!send(Report::Kind::ready, 0, timings)) sys::fail("write(sync pipe)");
 }
 
 void SyncPipe::report_error(int error, std::string_view what) noexcept {
@@ -89,14 +87,13 @@ void SyncPipe::report_exec_failed(int error, std::string_view what) noexcept {
     send(Report::Kind::exec_failed, error, what);
 }
 
-void SyncPipe::send(Report::Kind kind, int error, std::string_view what) noexcept {
+bool SyncPipe::send(Report::Kind kind, int error, std::string_view what) noexcept {
     Wire wire{};
     wire.kind = static_cast<std::uint8_t>(kind);
     wire.error = error;
     wire.length = static_cast<std::uint16_t>(std::min(what.size(), sizeof wire.what));
     std::memcpy(wire.what, what.data(), wire.length);
-    [[maybe_unused]] ssize_t n =
-        ::write(to_parent_write_.get(), &wire, offsetof(Wire, what) + wire.length);
+    return ::write(to_parent_write_.get(), &wire, offsetof(Wire, what) + wire.length) >= 0;
 }
 
 void SyncPipe::close_child_side() {

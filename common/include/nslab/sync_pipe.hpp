@@ -21,7 +21,7 @@ class SyncPipe {
     struct Report {
         enum class Kind { ready, error, exec_failed, exec_done } kind = Kind::exec_done;
         int error = 0;     // errno, for Kind::error
-        std::string what;  // the failed step with its reason
+        std::string what;  // the failed step with its reason; for ready, Timings::encoded()
     };
 
     SyncPipe();
@@ -37,13 +37,13 @@ class SyncPipe {
     // Child side. wait_parent() returns when it is the child's turn; if the
     // parent died instead, the child exits at once (nothing to report to).
     void wait_parent();
-    void report_ready();
+    void report_ready(std::string_view timings = {});  // the child's own --timings steps
     void report_error(int error, std::string_view what) noexcept;
     void report_exec_failed(int error, std::string_view what) noexcept;  // 126/127, not 125
     void close_child_side();  // the init's own copy, once the command has its own
 
   private:
-    void send(Report::Kind kind, int error, std::string_view what) noexcept;
+    bool send(Report::Kind kind, int error, std::string_view what) noexcept;
 
     Fd to_child_read_, to_child_write_;
     Fd to_parent_read_, to_parent_write_;

@@ -12,6 +12,11 @@
 //       Prints median and p95 of the wall time (and of the CPU time the
 //       runtime and its reaped children used), then the ratios.
 //
+//   nslab-bench steps --runs N --csv FILE -- LAB --timings ARGS...
+//       Runs the lab N times (after one warm-up run) and prints the median
+//       and p95 of every step its --timings lines name, with each step's
+//       share of the total until exit.
+//
 //   nslab-bench scale --counts 1,10,50,100 --rounds R --csv FILE -- ARGV...
 //       Starts K copies of ARGV at once (ARGV ends in a command that prints
 //       one line when it runs and stays until its stdin closes: the probe's
@@ -248,6 +253,56 @@ int latency(const std::map<std::string, std::string>& opt) {
     return failed ? 1 : 0;
 }
 
+// ------------------------------------------------------------------ steps
+
+// Runs ARGV (a lab with --timings) N times and prints each step's median,
+// p95 and share of the median total until exit.
+int steps(const std::map<std::string, std::string>& opt, const std::vector<std::string>& argv) {
+    const int runs = std::stoi(opt.at("runs"));
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<double>> times;
+    for (int run = 0; run < runs + 1; ++run) {
+        FILE* err = std::tmpfile();
+        Spawned s = spawn(argv, false, fileno(err));
+        int status = wait_for(s.pid, nullptr);
+        if (status != 0) die(argv[0] + " --timings: " + describe(status));
+        std::rewind(err);
+        char line[512];
+        while (std::fgets(line, sizeof line, err)) {
+            const char* at = std::strstr(line, ": timing: ");
+            if (!at || run == 0) continue;  // the first run warms up
+            std::string rest = at + std::strlen(": timing: ");
+            size_t ms_at = rest.rfind(' ', rest.rfind(" ms") - 1);
+            std::string name = rest.substr(0, ms_at);
+            name.erase(name.find_last_not_of(' ') + 1);
+            double ms = std::strtod(rest.c_str() + ms_at, nullptr);
+            if (!times.count(name)) order.push_back(name);
+            times[name].push_back(ms);
+        }
+        std::fclose(err);
+    }
+    const double total = stats_of(times["= until exit"]).median;
+    std::ofstream csv(opt.at("csv"));
+    csv << "step,median_ms,p95_ms,share_of_total\n";
+    std::printf("%-40s %8s %8s %7s\n", "step", "median", "p95", "share");
+    bool over = false;
+    for (const std::string& name : order) {
+        Stats st = stats_of(times[name]);
+        double share = total > 0 ? st.median / total : 0;
+        bool total_line = name.rfind("= ", 0) == 0;
+        // The kernel's own namespace creation is exempt from the half-of-total target.
+        bool exempt = total_line || name == "clone" || name == "time namespace";
+        bool flag = !exempt && share > 0.5;
+        over |= flag;
+        csv << '"' << name << "\"," << st.median << ',' << st.p95 << ',' << share << '\n';
+        std::printf("%-40s %8.3f %8.3f %6.0f%%%s\n", name.c_str(), st.median, st.p95, share * 100,
+                    flag ? "  <- more than half of the total" : "");
+    }
+    std::printf("%s\n", over ? "a step takes more than half of the total (target missed)"
+                             : "no step but namespace creation takes more than half of the total");
+    return 0;
+}
+
 // ------------------------------------------------------------------ scale
 
 // Did the runtime `pid` leave a cgroup (nslab/<id>-<pid>) or a lease?
@@ -401,6 +456,10 @@ int main(int argc, char** argv) {
         opt[a.substr(2)] = argv[++i];
     }
     if (mode == "latency") return latency(opt);
+    if (mode == "steps") {
+        if (rest.empty()) die("steps needs -- ARGV");
+        return steps(opt, rest);
+    }
     if (mode == "scale") {
         if (rest.empty()) die("scale needs -- ARGV");
         return scale(opt, rest);

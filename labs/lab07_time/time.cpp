@@ -7,6 +7,7 @@
 #include <sched.h>
 
 #include "nslab/errors.hpp"
+#include "nslab/idmap.hpp"
 #include "nslab/sys.hpp"
 #include "nslab/time_plan.hpp"
 
@@ -14,6 +15,10 @@ namespace nslab::time {
 
 void before_clone(const Config& cfg) {
     if (!cfg.has(Layer::time)) return;
+    // Given: a rootless container (--userns, run by a user) gets no time
+    // namespace: unshare(2) would need CAP_SYS_TIME in the host's user
+    // namespace, and no clock is to move (idmap::check refused offsets).
+    if (!idmap::Caller::current().privileged) return;
     // Given: the kernel keeps each clock inside within [0, KTIME_SEC_MAX/2]
     // seconds; say which option is wrong before anything is made.
     time_plan::check_offsets(cfg);

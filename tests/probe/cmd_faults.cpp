@@ -140,9 +140,21 @@ int cmd_hostcaps(const Args&) {
     return 0;
 }
 
+// CVE-2019-5736 overwrote the host's runtime through /proc/PID/exe of a
+// runtime process inside the container: try to open PATH for writing
+// (nothing is written; the fd is closed at once).
+int cmd_open_write(const Args& args) {
+    int fd = ::open(args.at(0).c_str(), O_WRONLY | O_CLOEXEC);
+    std::cout << "open-write: " << outcome(fd) << "\n";
+    if (fd >= 0) ::close(fd);
+    return 0;
+}
+
 const probe::Register r_crash("crash", cmd_crash, "print 'ready PID', then fault (SIGSEGV)");
 const probe::Register r_fd_escape("fd-escape", cmd_fd_escape,
                                   "MARKER: walk up from every fd and /proc link toward MARKER");
+const probe::Register r_open_write("open-write", cmd_open_write,
+                                   "PATH: try to open PATH for writing (writes nothing)");
 const probe::Register r_hostcaps("hostcaps", cmd_hostcaps,
                                  "try host-wide privileged calls, each harmless when allowed");
 

@@ -189,13 +189,6 @@ void run_once(Case& c, long n, bool keep) {
     std::fclose(err);
 }
 
-std::string ratio(double a, const Case* peer) {
-    if (!peer || peer->wall.empty()) return "-";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f", a / stats_of(peer->wall).median);
-    return buf;
-}
-
 int latency(const std::map<std::string, std::string>& opt) {
     const int runs = std::stoi(opt.at("runs"));
     const int warmup = std::stoi(opt.at("warmup"));
@@ -212,9 +205,10 @@ int latency(const std::map<std::string, std::string>& opt) {
     for (int round = 0; round < warmup + runs; ++round) {
         for (size_t k = 0; k < cases.size(); ++k)
             run_once(cases[(k + static_cast<size_t>(round)) % cases.size()], ++n, round >= warmup);
-        std::fprintf(stderr, "\rnslab-bench: round %d/%d", round + 1, warmup + runs);
+        if (::isatty(2))
+            std::fprintf(stderr, "\rnslab-bench: round %d/%d", round + 1, warmup + runs);
     }
-    std::fprintf(stderr, "\n");
+    if (::isatty(2)) std::fprintf(stderr, "\n");
 
     std::ofstream csv(opt.at("csv"));
     csv << "kind,set,name,runs,failures,median_ms,p95_ms,min_ms,max_ms,cpu_median_ms,cpu_p95_ms\n";
@@ -232,23 +226,30 @@ int latency(const std::map<std::string, std::string>& opt) {
             failed = true;
         }
     }
-    // The ratios: each lab against the peers with its own set of namespaces.
+    // The ratios: each lab against the peers with its own set of namespaces,
+    // by wall time and by CPU time (less disturbed by other people's load).
     const char* peers[] = {"floor", "floor+pivot", "unshare", "bwrap", "runc"};
-    std::printf("\nwall-time median ratio of each lab to the peers with the same namespaces\n");
-    std::printf("%-30s %8s", "lab", "ms");
-    for (const char* p : peers) std::printf(" %11s", (std::string("x ") + p).c_str());
-    std::printf("\n");
-    for (const Case& c : cases) {
-        if (c.kind != "lab" || c.wall.empty()) continue;
-        double m = stats_of(c.wall).median;
-        std::printf("%-30s %8.2f", c.name.c_str(), m);
-        for (const char* p : peers) {
-            const Case* peer = nullptr;
-            for (const Case& q : cases)
-                if (q.kind == p && q.set == c.set) peer = &q;
-            std::printf(" %11s", ratio(m, peer).c_str());
-        }
+    for (bool by_cpu : {false, true}) {
+        auto median = [&](const Case& c) { return stats_of(by_cpu ? c.cpu : c.wall).median; };
+        std::printf("\n%s median of each lab / the same of the peers with the same namespaces\n",
+                    by_cpu ? "CPU-time" : "wall-time");
+        std::printf("%-30s %8s", "lab", "ms");
+        for (const char* p : peers) std::printf(" %11s", (std::string("x ") + p).c_str());
         std::printf("\n");
+        for (const Case& c : cases) {
+            if (c.kind != "lab" || c.wall.empty()) continue;
+            std::printf("%-30s %8.2f", c.name.c_str(), median(c));
+            for (const char* p : peers) {
+                const Case* peer = nullptr;
+                for (const Case& q : cases)
+                    if (q.kind == p && q.set == c.set && !q.wall.empty()) peer = &q;
+                if (peer)
+                    std::printf(" %11.2f", median(c) / median(*peer));
+                else
+                    std::printf(" %11s", "-");
+            }
+            std::printf("\n");
+        }
     }
     return failed ? 1 : 0;
 }

@@ -72,7 +72,7 @@ std::string Timings::encoded() const {
 void Timings::print(const std::string& program) const {
     if (!enabled_) return;
     for (const auto& [step, ms] : steps_)
-        std::fprintf(stderr, "%s: timing: %-36s %9.3f ms\n", program.c_str(), step.c_str(), ms);
+        std::fprintf(stderr, "%s: timing: %-40s %9.3f ms\n", program.c_str(), step.c_str(), ms);
 }
 
 }  // namespace nslab

@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -238,15 +240,20 @@ void validate(const Config& cfg, const Host& host, long cpus_online) {
         if (cpu_quota(*cfg.cpus).quota_us < 1000)
             throw UsageError(bad + "at least 0.01 (the kernel's smallest quota is 1 ms a period)");
     }
-    for (const auto& [option, controller] :
-         {std::pair{"--memory", "memory"}, {"--pids", "pids"}, {"--cpus", "cpu"}}) {
-        const auto wanted = controllers_for(cfg);
-        if (std::find(wanted.begin(), wanted.end(), controller) == wanted.end()) continue;
-        if (host.controllers.count(controller)) continue;
-        throw std::runtime_error(
-            std::string(option) + " needs the " + controller + " controller, which this host's " +
-            (host.mode == Mode::unified ? "cgroup v2 does not offer (see cgroup.controllers)"
-                                        : "cgroup v1 has not mounted under /sys/fs/cgroup"));
+    struct Need {
+        const char* option;
+        const char* controller;
+        bool asked;
+    };
+    for (const Need& need : {Need{"--memory", "memory", cfg.memory.has_value()},
+                             Need{"--pids", "pids", cfg.pids.has_value()},
+                             Need{"--cpus", "cpu", cfg.cpus.has_value()}}) {
+        if (!need.asked || host.controllers.count(need.controller)) continue;
+        throw std::runtime_error(std::string(need.option) + " needs the " + need.controller +
+                                 " controller, which this host's " +
+                                 (host.mode == Mode::unified
+                                      ? "cgroup v2 does not offer (see cgroup.controllers)"
+                                      : "cgroup v1 has not mounted under /sys/fs/cgroup"));
     }
 }
 

@@ -124,7 +124,7 @@ Cidr cidr(std::string_view option, std::string_view text) {
     if (::inet_pton(AF_INET, address.c_str(), &parsed) != 1)
         bad(option, text, "'" + address + "' is not an IPv4 address");
     int prefix =
-        whole<int>(option, text.substr(slash + 1), "expected a prefix length from 1 to 30");
+        whole<int>(option, text.substr(slash + 1), "expected a prefix length from 1 to 30", text);
     if (prefix < 1 || prefix > 30) bad(option, text, "the prefix length must be from 1 to 30");
     return Cidr{ntohl(parsed.s_addr), prefix};
 }

@@ -68,6 +68,8 @@ int child_main(const Config& cfg, const net::State& net, SyncPipe& sync,
         user::in_child(cfg);                    // become root of the user namespace
         sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // again: a new euid cleared it (prctl(2))
         steps.mark("user: become root", cfg.has(Layer::user) && cfg.userns);
+        time::in_child(cfg);  // with --userns: a time namespace it owns, entered
+        steps.mark("time namespace (inside)", cfg.has(Layer::time) && cfg.userns);
         net::in_child(cfg, net);  // lo up; eth0 address and route
         steps.mark("net: lo, eth0 address, route", cfg.has(Layer::net));
         uts::in_child(cfg);  // hostname and domain name

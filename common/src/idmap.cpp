@@ -153,12 +153,6 @@ void check(const Config& cfg, const Caller& caller, const Limits& limits) {
                 "--memory, --pids and --cpus need root (nslab makes its cgroup in "
                 "the host's hierarchy, not a delegated one); leave them out" +
                 rootless);
-        if (cfg.has(Layer::time) && (cfg.monotonic_offset || cfg.boottime_offset))
-            throw UsageError(
-                "--monotonic-offset and --boottime-offset need root (the time "
-                "namespace is made before the user namespace, where only root has "
-                "CAP_SYS_TIME); leave them out" +
-                rootless);
     }
     if (cfg.userns) plan(cfg, caller, limits);
 }

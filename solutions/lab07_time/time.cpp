@@ -11,27 +11,27 @@
 // And unshare(2) does not move the caller: the new namespace becomes its
 // time_for_children, entered by the next child it creates. The offsets can be
 // written only until a process has entered, so: unshare, write, then clone.
+// With a user namespace the child does the same from inside it (step 3).
 #include "nslab/layers/time.hpp"
 
+#include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 
-#include "nslab/idmap.hpp"
 #include "nslab/sys.hpp"
 #include "nslab/time_plan.hpp"
 
 namespace nslab::time {
 
-void before_clone(const Config& cfg) {
-    if (!cfg.has(Layer::time)) return;
-    // A rootless container (--userns, run by a user) gets no time
-    // namespace: unshare(2) would need CAP_SYS_TIME in the host's user
-    // namespace, and no clock is to move (idmap::check refused offsets).
-    if (!idmap::Caller::current().privileged) return;
-    // The kernel keeps each clock inside within [0, KTIME_SEC_MAX/2] seconds;
-    // say which option is wrong before anything is made.
-    time_plan::check_offsets(cfg);
-    time_plan::require_time_namespaces();
+namespace {
 
+// A namespace belongs to the user namespace of the process that makes it.
+// With --userns the time namespace must be the container's: made inside.
+bool made_by_child(const Config& cfg) {
+    return cfg.userns;
+}
+
+void new_namespace_with_offsets(const Config& cfg) {
     // Step 1: a new time namespace for our children; we stay in the host's.
     // It needs CAP_SYS_TIME in our user namespace.
     sys::unshare(CLONE_NEWTIME);
@@ -40,6 +40,32 @@ void before_clone(const Config& cfg) {
     // inside; once one is, the file refuses writes (EACCES).
     sys::write_file("/proc/self/timens_offsets",
                     time_plan::offsets_text(cfg.monotonic_offset, cfg.boottime_offset));
+}
+
+}  // namespace
+
+void before_clone(const Config& cfg) {
+    if (!cfg.has(Layer::time)) return;
+    // The kernel keeps each clock inside within [0, KTIME_SEC_MAX/2] seconds;
+    // say which option is wrong before anything is made.
+    time_plan::check_offsets(cfg);
+    time_plan::require_time_namespaces();
+    if (made_by_child(cfg)) return;
+    new_namespace_with_offsets(cfg);
+}
+
+void in_child(const Config& cfg) {
+    if (!cfg.has(Layer::time) || !made_by_child(cfg)) return;
+    // becoming root of the user namespace (setresuid) made us
+    // non-dumpable, and the /proc/self files of a non-dumpable process belong
+    // to the host's root, not to us: timens_offsets would refuse our write.
+    sys::prctl(PR_SET_DUMPABLE, 1);
+    new_namespace_with_offsets(cfg);
+    // Step 3: unshare moved only our future children, and the command may be
+    // exec'd by us, not a child. As root of our own user namespace we may
+    // enter the new namespace ourselves; that locks the offsets.
+    Fd ns = sys::open("/proc/self/ns/time_for_children", O_RDONLY);
+    sys::setns(ns.get(), CLONE_NEWTIME);
 }
 
 }  // namespace nslab::time

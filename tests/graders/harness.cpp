@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -214,14 +215,12 @@ Running::~Running() {
         // `nslab cleanup` would do, so graders leave nothing behind.
         try {
             nslab::cgroup::cleanup_stale();
-        } catch (const std::exception&) {
-        }
+        } catch (const std::exception&) {}
         // ...and its address lease in /run/nslab/leases (lab 04 on); the
         // veth and bridge it cleans are the scratch network's, never the host's.
         try {
             if (in_scratch_network) nslab::net::cleanup_stale();
-        } catch (const std::exception&) {
-        }
+        } catch (const std::exception&) {}
     }
     if (!pid_file_.empty()) ::unlink(pid_file_.c_str());
 }
@@ -297,6 +296,33 @@ std::map<std::string, std::string> key_values(const std::string& text) {
             result.emplace(line.substr(0, colon), line.substr(colon + 2));
     }
     return result;
+}
+
+// The rootless test user: NSLAB_ROOTLESS_UID, or the first uid from 59999
+// up that no account has. Its gid is the same number.
+uid_t rootless_uid() {
+    if (const char* given = std::getenv("NSLAB_ROOTLESS_UID")) return std::stoul(given);
+    uid_t uid = 59999;
+    while (::getpwuid(uid)) ++uid;
+    return uid;
+}
+
+// Fails the claim with a clear line when the test user cannot reach the
+// lab or the rootfs (a build tree under a private home directory).
+void expect_reachable(uid_t uid, int lab_number) {
+    pid_t child = nslab::sys::fork();
+    if (child == 0) {
+        bool ok = ::setgroups(0, nullptr) == 0 && ::setresgid(uid, uid, uid) == 0 &&
+                  ::setresuid(uid, uid, uid) == 0 &&
+                  ::access(lab_executable(lab_number).c_str(), X_OK) == 0 &&
+                  ::access((rootfs_dir() + "/bin/probe").c_str(), X_OK) == 0;
+        ::_exit(ok ? 0 : 1);
+    }
+    ASSERT_EQ(nslab::sys::waitpid(child, 0), 0)
+        << "the rootless test user (uid " << uid << ") cannot run " << lab_executable(lab_number)
+        << " or read " << rootfs_dir()
+        << ": make the build tree reachable for others (chmod o+rx on each directory), or set "
+           "NSLAB_ROOTLESS_UID to a user who can reach it";
 }
 
 }  // namespace grader

@@ -105,4 +105,10 @@ std::string run_host(const std::string& shell_command);  // stdout of `sh -c`
 // "key: value" lines into a map (the probe's and lab 00's output).
 std::map<std::string, std::string> key_values(const std::string& text);
 
+// The rootless test user: NSLAB_ROOTLESS_UID, or the first uid from 59999
+// up that no account has (its gid is the same number); and a check, failing
+// the claim with a clear line, that it can run the lab and read the rootfs.
+uid_t rootless_uid();
+void expect_reachable(uid_t uid, int lab_number);
+
 }  // namespace grader

@@ -2,7 +2,10 @@
 // CLOCK_BOOTTIME by the offsets, never CLOCK_REALTIME. They run against
 // lab 08's executable too.
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -188,4 +191,35 @@ TEST(Time, OffsetsWithinTheKernelsLimits) {
     EXPECT_NE(first_line.find("--boottime-offset"), std::string::npos)
         << "the message names the option: " << refused.err;
     EXPECT_NE(first_line.find(too_far), std::string::npos) << "and the value: " << refused.err;
+}
+
+TEST(Time, RootlessContainerGetsItsOffsets) {
+    claim(2, "lab07 step 3 (with --userns, inside)");
+    const uid_t uid = rootless_uid();
+    expect_reachable(uid, lab());
+    RunAs user(uid, uid);
+    double before = clock_now(CLOCK_BOOTTIME);
+    Result r = run(lab(), {"--userns", "--boottime-offset", std::to_string(boottime_offset)},
+                   probe({"cat", "/proc/uptime"}));
+    double after = clock_now(CLOCK_BOOTTIME);
+    ASSERT_EQ(r.status, 0) << "a rootless container (uid " << uid
+                           << ") with a boottime offset should run: " << r.err;
+    expect_moved_by("/proc/uptime, rootless", before, std::stod(r.out), after, boottime_offset);
+}
+
+TEST(Time, WithUsernsTheContainersUserNamespaceOwnsIt) {
+    claim(1, "lab07 step 3 (who owns the namespace)");
+    auto c = Running::start(lab(), {"--userns", "--boottime-offset", "60"}, probe({"hold"}));
+    auto inside = namespaces_of(c.container_pid());
+    nslab::Fd time_ns(::open(("/proc/" + std::to_string(c.container_pid()) + "/ns/time").c_str(),
+                             O_RDONLY | O_CLOEXEC));
+    ASSERT_TRUE(time_ns) << "cannot open the container's /proc/PID/ns/time";
+    nslab::Fd owner(::ioctl(time_ns.get(), NS_GET_USERNS));
+    ASSERT_TRUE(owner) << "ioctl(NS_GET_USERNS) on the time namespace failed";
+    struct stat st {};
+    ::fstat(owner.get(), &st);
+    EXPECT_EQ(st.st_ino, inside["user"])
+        << "with --userns the time namespace must belong to the container's user namespace "
+           "(made by the child), not to the host's";
+    EXPECT_NE(inside["time"], namespaces_of(::getpid())["time"]) << "and it is a new one";
 }

@@ -73,33 +73,6 @@ ino_t owner_of(pid_t pid, const std::string& type) {
     return st.st_ino;
 }
 
-// The rootless test user: NSLAB_ROOTLESS_UID, or the first uid from 59999
-// up that no account has. Its gid is the same number.
-uid_t rootless_uid() {
-    if (const char* given = std::getenv("NSLAB_ROOTLESS_UID")) return std::stoul(given);
-    uid_t uid = 59999;
-    while (::getpwuid(uid)) ++uid;
-    return uid;
-}
-
-// Fails the claim with a clear line when the test user cannot reach the
-// lab or the rootfs (a build tree under a private home directory).
-void expect_reachable(uid_t uid) {
-    pid_t child = nslab::sys::fork();
-    if (child == 0) {
-        bool ok = ::setgroups(0, nullptr) == 0 && ::setresgid(uid, uid, uid) == 0 &&
-                  ::setresuid(uid, uid, uid) == 0 &&
-                  ::access(lab_executable(lab()).c_str(), X_OK) == 0 &&
-                  ::access((rootfs_dir() + "/bin/probe").c_str(), X_OK) == 0;
-        ::_exit(ok ? 0 : 1);
-    }
-    ASSERT_EQ(nslab::sys::waitpid(child, 0), 0)
-        << "the rootless test user (uid " << uid << ") cannot run " << lab_executable(lab())
-        << " or read " << rootfs_dir()
-        << ": make the build tree reachable for others (chmod o+rx on each directory), or set "
-           "NSLAB_ROOTLESS_UID to a user who can reach it";
-}
-
 // A temporary copy of the rootfs with a root-only file /secret in it.
 class RootfsWithSecret {
   public:
@@ -243,7 +216,7 @@ TEST(User, CannotReadARootOnlyHostFile) {
 TEST(User, RootlessMapsAndSetgroups) {
     claim(3, "lab05 steps 2-4 (rootless: setgroups deny before gid_map)");
     const uid_t uid = rootless_uid();
-    expect_reachable(uid);
+    expect_reachable(uid, lab());
     RunAs user(uid, uid);
     auto c = Running::start(lab(), {"--userns"}, probe({"hold"}));
     const std::string own = "0 " + std::to_string(uid) + " 1\n";
@@ -259,7 +232,7 @@ TEST(User, RootlessMapsAndSetgroups) {
 TEST(User, RootlessRunWorksEndToEnd) {
     claim(4, "lab05 handout: rootless containers");
     const uid_t uid = rootless_uid();
-    expect_reachable(uid);
+    expect_reachable(uid, lab());
     RunAs user(uid, uid);
     Result r = run(lab(), {"--userns", "--hostname", "rootless"},
                    probe({"pid", ",", "hostname", ",", "uid", ",", "exit", "3"}));
@@ -283,7 +256,7 @@ TEST(User, RootlessRunWorksEndToEnd) {
 TEST(User, EarlierLayersWorkRootless) {
     claim(3, "lab05 handout: why the user namespace comes first");
     const uid_t uid = rootless_uid();
-    expect_reachable(uid);
+    expect_reachable(uid, lab());
     RunAs user(uid, uid);
     auto c = Running::start(lab(), {"--userns"}, probe({"hold"}));
     auto host = namespaces_of(::getpid());

@@ -10,4 +10,9 @@ namespace nslab::time {
 // offsets before it creates the child.
 void before_clone(const Config& cfg);
 
+// With --userns the time namespace must belong to the container's user
+// namespace (a rootless runtime has no CAP_SYS_TIME in the host's): the
+// child makes it, writes the offsets and enters it itself with setns(2).
+void in_child(const Config& cfg);
+
 }  // namespace nslab::time

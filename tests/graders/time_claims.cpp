@@ -209,7 +209,9 @@ TEST(Time, RootlessContainerGetsItsOffsets) {
 
 TEST(Time, WithUsernsTheContainersUserNamespaceOwnsIt) {
     claim(1, "lab07 step 3 (who owns the namespace)");
-    auto c = Running::start(lab(), {"--userns", "--boottime-offset", "60"}, probe({"hold"}));
+    // Under --init, PID 1 never execs: only an explicit setns(2) puts it in.
+    auto c =
+        Running::start(lab(), {"--userns", "--init", "--boottime-offset", "60"}, probe({"hold"}));
     auto inside = namespaces_of(c.container_pid());
     nslab::Fd time_ns(::open(("/proc/" + std::to_string(c.container_pid()) + "/ns/time").c_str(),
                              O_RDONLY | O_CLOEXEC));
@@ -221,5 +223,7 @@ TEST(Time, WithUsernsTheContainersUserNamespaceOwnsIt) {
     EXPECT_EQ(st.st_ino, inside["user"])
         << "with --userns the time namespace must belong to the container's user namespace "
            "(made by the child), not to the host's";
-    EXPECT_NE(inside["time"], namespaces_of(::getpid())["time"]) << "and it is a new one";
+    EXPECT_NE(inside["time"], namespaces_of(::getpid())["time"])
+        << "the container's PID 1 (the --init) must be in the new time namespace itself, not "
+           "only its children: the child enters it with setns(2)";
 }

@@ -22,7 +22,8 @@ void refused_well(std::string_view option, const std::string& text, Parse parse)
         const std::string what = e.what();
         if (what.find(option) == std::string::npos) std::abort();  // which option?
         // The value, quoted (unless a newline in it already split the line).
-        if (text.find('\n') == std::string::npos && what.find("'" + text + "'") == std::string::npos &&
+        if (text.find('\n') == std::string::npos &&
+            what.find("'" + text + "'") == std::string::npos &&
             what.find(" " + text + ":") == std::string::npos)
             std::abort();  // the message does not name the input
     }

@@ -10,8 +10,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (e.count == 0 || std::uint64_t{e.inside} + e.count > 0xFFFFFFFFULL ||
             std::uint64_t{e.outside} + e.count > 0xFFFFFFFFULL)
             std::abort();
-        const std::string again = std::to_string(e.inside) + ":" + std::to_string(e.outside) +
-                                  ":" + std::to_string(e.count);
+        const std::string again = std::to_string(e.inside) + ":" + std::to_string(e.outside) + ":" +
+                                  std::to_string(e.count);
         if (!(nslab::parse::id_map("--uid-map", again) == e)) std::abort();
     });
     return 0;

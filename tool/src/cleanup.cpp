@@ -26,8 +26,9 @@ int cleanup(const std::vector<std::string>& args) {
     }
     std::vector<std::string> removed, errors;
     for (auto& line : nslab::net::cleanup_stale()) removed.push_back(std::move(line));
-    for (auto& line : nslab::cgroup::cleanup_stale(&errors)) removed.push_back(std::move(line));
-    for (const auto& line : removed) std::cout << "removed " << line << "\n";
+    for (auto& path : nslab::cgroup::cleanup_stale(&errors))
+        removed.push_back("removed cgroup " + path);
+    for (const auto& line : removed) std::cout << line << "\n";
     for (const auto& line : errors) std::cerr << "nslab cleanup: " << line << "\n";
     if (removed.empty() && errors.empty()) std::cout << "nothing to clean up\n";
     return errors.empty() ? 0 : 1;

@@ -44,8 +44,8 @@ void chdir(const std::string& path);
 ino_t inode_of(const std::string& path);  // stat(2) st_ino
 bool exists(const std::string& path);
 struct statfs statfs(const std::string& path);  // f_type says which file system
-std::pair<Fd, Fd> pipe2(int flags);     // {read end, write end}
-void close_range_from(unsigned first);  // close every fd >= first
+std::pair<Fd, Fd> pipe2(int flags);             // {read end, write end}
+void close_range_from(unsigned first);          // close every fd >= first
 
 // --- processes ------------------------------------------------------------
 // clone(2) with its own stack; child_main runs in the child and its return

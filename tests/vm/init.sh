@@ -112,11 +112,39 @@ cgroup_legacy() {
     echo "nslab-vm: cgroup v1 hierarchies:$mounted"
 }
 
+# The reliability suite's leak runs and bad-input table (tests/faults), when
+# the build has them and no filter narrows the run: one result line each,
+# from their "NAME: P passed, F failed" summaries.
+run_faults() {
+    faults=$BUILD/bin/nslab-faults
+    [ -x "$faults" ] && [ -z "$FILTER" ] || return 0
+    echo "nslab-vm: running nslab-faults"
+    for what in leaks bad-inputs; do
+        case "$what" in
+        leaks) set -- leaks --seed 1 --rounds 1 ;;
+        bad-inputs) set -- bad-inputs /etc/nslab-vm/bad_inputs.tsv ;;
+        esac
+        [ "$what" = leaks ] || [ -r /etc/nslab-vm/bad_inputs.tsv ] || continue
+        out=$(cd "$BUILD" && "$faults" "$@" </dev/null 2>&1)
+        line=$(printf '%s\n' "$out" | grep -E "^faults-$what: [0-9]+ passed, [0-9]+ failed" | tail -1)
+        bad=$(printf '%s\n' "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+        if [ -n "$line" ] && [ "$bad" = 0 ]; then
+            echo "NSLAB-VM-RESULT nslab-faults faults.$what PASS"
+            passed=$((passed + 1))
+        else
+            echo "NSLAB-VM-RESULT nslab-faults faults.$what FAIL"
+            printf '%s\n' "$out" | grep -v '^ok ' | tail -30 | sed 's/^/NSLAB-VM-LOG /'
+            failed=$((failed + 1))
+        fi
+    done
+}
+
 run_graders() {
     passed=0
     failed=0
     found=0
-    for grader in "$BUILD"/bin/grade_lab*; do
+    # The graders, and the reliability suite's escape checks (issue 10).
+    for grader in "$BUILD"/bin/grade_lab* "$BUILD"/bin/fault_escapes; do
         [ -x "$grader" ] || continue
         found=1
         name=${grader##*/}
@@ -143,6 +171,7 @@ run_graders() {
         failed=$((failed + f))
     done
     [ "$found" = 1 ] || fatal "no executable $BUILD/bin/grade_lab* in the guest"
+    run_faults
     echo "NSLAB-VM-DONE $passed $failed"
 }
 

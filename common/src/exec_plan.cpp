@@ -140,4 +140,15 @@ std::vector<std::string> cgroup_procs_files(std::string_view target, std::string
     return files;
 }
 
+void rethrow_explained(const std::system_error& e, pid_t pid) {
+    const int error = e.code().value();
+    if (error == ESRCH || (error == ENOENT && !sys::exists("/proc/" + std::to_string(pid))))
+        throw std::runtime_error("no such process: PID " + std::to_string(pid));
+    if (error == EPERM || error == EACCES)
+        throw std::runtime_error(
+            "permission denied joining PID " + std::to_string(pid) +
+            " (run as root, or as the owner of its user namespace): " + e.what());
+    throw e;
+}
+
 }  // namespace nslab::exec_plan

@@ -94,15 +94,7 @@ int join_and_run(const Config& cfg) {
     try {
         return join_and_run_checked(cfg, pid);
     } catch (const std::system_error& e) {
-        // One clear line for the two failures a user can fix.
-        const int error = e.code().value();
-        if (error == ESRCH || (error == ENOENT && !sys::exists("/proc/" + std::to_string(pid))))
-            throw std::runtime_error("no such process: PID " + std::to_string(pid));
-        if (error == EPERM || error == EACCES)
-            throw std::runtime_error(
-                "permission denied joining PID " + std::to_string(pid) +
-                " (run as root, or as the owner of its user namespace): " + e.what());
-        throw;
+        exec_plan::rethrow_explained(e, pid);  // one clear line for what a user can fix
     }
 }
 

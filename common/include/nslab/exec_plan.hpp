@@ -3,6 +3,8 @@
 // the layer (labs/lab09_exec) makes the system calls.
 #pragma once
 
+#include <system_error>
+
 #include <sys/types.h>
 
 #include <array>
@@ -50,5 +52,9 @@ std::vector<std::string> owned_outside(const std::map<std::string, Fd>& ns);
 // found under its mount point in our /proc/self/mountinfo.
 std::vector<std::string> cgroup_procs_files(std::string_view target, std::string_view own,
                                             std::string_view mountinfo);
+
+// Turns the two failures a user can fix (no such process; not allowed)
+// into one clear line naming the PID; anything else is rethrown as it is.
+[[noreturn]] void rethrow_explained(const std::system_error& error, pid_t pid);
 
 }  // namespace nslab::exec_plan

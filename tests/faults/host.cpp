@@ -39,6 +39,12 @@ std::string probe_in(int lab) {
     return lab >= 2 ? "/bin/probe" : bin_dir + "/probe";
 }
 
+// "/tmp/X" when the build we run from is under /tmp/X, else "".
+std::string kept_tree() {
+    if (!bin_dir.starts_with("/tmp/")) return {};
+    return "/tmp/" + bin_dir.substr(5, bin_dir.find('/', 5) - 5);
+}
+
 std::string fixtures_dir() {
     return "/tmp/faults-fixtures";
 }
@@ -49,7 +55,17 @@ void become_scratch_host() {
     // ours alone): a container that forgot MS_PRIVATE would leak into us.
     sys::mount("none", "/", "", MS_REC | MS_PRIVATE);
     sys::mount("none", "/", "", MS_REC | MS_SHARED);
+    // A /tmp of our own, so its snapshot sees only what the runs leave. The
+    // tree we run from may itself sit under /tmp (a CI clone): hold it by an
+    // O_PATH fd across the new mount and bind it back at the same path.
+    const std::string tree = kept_tree();
+    nslab::Fd held;
+    if (!tree.empty()) held = sys::open(tree, O_PATH | O_DIRECTORY);
     sys::mount("faults-tmp", "/tmp", "tmpfs", MS_NOSUID, "mode=1777");
+    if (held) {
+        sys::mkdir(tree, 0755);
+        sys::mount("/proc/self/fd/" + std::to_string(held.get()), tree, "", MS_BIND | MS_REC);
+    }
     nslab::netlink::Socket nl;
     nslab::netlink::set_up(nl, "lo");
     sys::prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -245,6 +261,11 @@ HostState snapshot() {
     }
     walk("/run/netns", 1, "", s.netns);
     walk("/tmp", 3, "", s.tmp);
+    // The build tree we run from (kept under /tmp) is not the runs' litter.
+    if (const std::string tree = kept_tree(); !tree.empty())
+        std::erase_if(s.tmp, [&](const std::string& path) {
+            return path == tree || path.starts_with(tree + "/");
+        });
     return s;
 }
 

@@ -36,7 +36,12 @@ struct HostObjects {
     int shm_id = -1;
     explicit HostObjects(int n) : key(key_for(n)), queue(queue_for(n)) {
         shm_id = ::shmget(std::stoi(key), 4096, IPC_CREAT | 0600);
-        mqd_t q = ::mq_open(queue.c_str(), O_CREAT | O_RDWR, 0600, nullptr);
+        // A tiny queue: queues count against the user's RLIMIT_MSGQUEUE, and
+        // a grader killed before its destructor leaves its queue behind.
+        mq_attr tiny{};
+        tiny.mq_maxmsg = 1;
+        tiny.mq_msgsize = 64;
+        mqd_t q = ::mq_open(queue.c_str(), O_CREAT | O_RDWR, 0600, &tiny);
         if (shm_id == -1 || q == static_cast<mqd_t>(-1))
             throw std::runtime_error("cannot make the host's IPC objects for this claim");
         ::mq_close(q);

@@ -22,9 +22,11 @@ std::vector<std::string> probe(std::vector<std::string> args) {
     return args;
 }
 
-// A key and a queue name no other grader running at the same time uses.
+// A key and a queue name no other grader running at the same time uses. Both
+// carry the whole PID (below 2^22, PID_MAX_LIMIT), so that `nslab cleanup`
+// (tool/src/cleanup.cpp reads them back) can tell whether their grader is gone.
 std::string key_for(int n) {
-    return std::to_string(0x6e000000 | ((::getpid() & 0xffff) << 4) | n);
+    return std::to_string(0x6e000000 | (::getpid() << 3) | n);
 }
 std::string queue_for(int n) {
     return "/nslab-grader-" + std::to_string(::getpid()) + "-" + std::to_string(n);

@@ -1,6 +1,7 @@
 #include "nslab/cgroupfs.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include <thread>
 
 #include "nslab/errors.hpp"
+#include "nslab/layers/cgroup.hpp"
 #include "nslab/sys.hpp"
 
 namespace nslab::cgroupfs {
@@ -270,6 +272,10 @@ void kill_all(const std::string& dir, const std::string& freezer_dir) {
         sys::write_file(dir + "/cgroup.kill", "1");
         return;
     }
+    // Usually the command has ended and nothing is left: done (freezing
+    // and thawing five v1 hierarchies costs about a millisecond). Nothing
+    // can fork into an empty cgroup.
+    if (procs(dir).empty()) return;
     // Without cgroup.kill a process could fork between our reading
     // cgroup.procs and killing it: freeze the cgroup first. SIGKILL still
     // ends a frozen process, once it is thawed.
@@ -320,10 +326,11 @@ void create(const Host& host, const std::string& path, const Config& cfg) {
     undo.dismiss();
 }
 
-void attach(const Host& host, const std::string& path, pid_t pid) {
-    // Each hierarchy has its own cgroup.procs: the process joins one cgroup per tree.
+std::vector<Fd> open_tasks(const Host& host, const std::string& path) {
+    std::vector<Fd> files;
     for (const std::string& hierarchy : host.hierarchies())
-        sys::write_file(hierarchy + path + "/cgroup.procs", std::to_string(pid));
+        files.push_back(sys::open(hierarchy + path + "/tasks", O_WRONLY));
+    return files;
 }
 
 void mount_readonly(const Host& host, const std::string& target) {
@@ -360,6 +367,20 @@ void remove(const Host& host, const std::string& path) {
 }  // namespace nslab::cgroupfs
 
 namespace nslab::cgroup {
+
+void join(const Config& cfg, State& state) {
+    if (!cfg.has(Layer::cgroup) || state.v1_tasks.empty()) return;
+    // v1 has no CLONE_INTO_CGROUP. A PID written to cgroup.procs moves a
+    // whole thread group, under a lock (cgroup_threadgroup_rwsem) whose
+    // writer waits for an RCU grace period: milliseconds. A single thread
+    // moving itself ("0" into `tasks`) skips that lock. We are that thread,
+    // before we can fork or exec. The parent opened the files before the
+    // clone, and the kernel checks the opener's credentials (Linux 5.16), so
+    // the user namespace we may be in changes nothing.
+    for (const Fd& tasks : state.v1_tasks)
+        sys::check(::write(tasks.get(), "0", 1), "write(0 > cgroup tasks)");
+    state.v1_tasks.clear();
+}
 
 std::vector<std::string> cleanup_stale(std::vector<std::string>* errors) {
     using namespace cgroupfs;

@@ -58,13 +58,16 @@ int run_command(const Config& cfg, SyncPipe& sync, const sigset_t& original_mask
 
 // The container's first process. Nothing throws out of it: a failure is
 // reported to the parent over the sync pipe and the child exits 125.
-int child_main(const Config& cfg, const net::State& net, SyncPipe& sync,
+int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net, SyncPipe& sync,
                const sigset_t& original_mask) noexcept {
     try {
         sync.become_child();
         sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // die with the runtime, even by SIGKILL
-        sync.wait_parent();                     // maps written, cgroup joined, veth here
+        sync.wait_parent();                     // maps written, veth here
         Timings steps(cfg.timings);             // --timings: ours travel with "ready"
+        const bool joins = !cgroup.v1_tasks.empty();
+        cgroup::join(cfg, cgroup);  // v1: into our cgroup, before we can fork or exec
+        steps.mark("cgroup: join (v1)", joins);
         user::in_child(cfg);                    // become root of the user namespace
         sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // again: a new euid cleared it (prctl(2))
         steps.mark("user: become root", cfg.has(Layer::user) && cfg.userns);
@@ -163,13 +166,14 @@ int run_container(const Config& cfg) {
     timings.mark("address lease", cfg.has(Layer::net));
 
     SyncPipe sync;
-    const unsigned long flags = user::clone_flags(cfg) | mount::clone_flags(cfg) |
-                                uts::clone_flags(cfg) | net::clone_flags(cfg) |
-                                ipc::clone_flags(cfg);
+    sys::CloneArgs args{.flags = user::clone_flags(cfg) | mount::clone_flags(cfg) |
+                                 uts::clone_flags(cfg) | net::clone_flags(cfg) |
+                                 ipc::clone_flags(cfg)};
+    cgroup::clone_into(cfg, cgroup, args);  // v2: the child is born in its cgroup
     pid_t child = -1;
     try {
-        child =
-            pid::clone_child(cfg, flags, [&] { return child_main(cfg, net, sync, original_mask); });
+        child = pid::clone_child(cfg, args,
+                                 [&] { return child_main(cfg, cgroup, net, sync, original_mask); });
     } catch (const std::system_error& e) {
         idmap::rethrow_explained(cfg, e);  // name the sysctl that forbids user namespaces
     }
@@ -183,8 +187,6 @@ int run_container(const Config& cfg) {
 
     user::in_parent(cfg, child);  // uid_map, setgroups, gid_map
     timings.mark("user namespace maps", cfg.has(Layer::user) && cfg.userns);
-    cgroup::in_parent(cfg, cgroup, child);  // attach before it can fork
-    timings.mark("cgroup attach", cfg.has(Layer::cgroup));
     net::in_parent(cfg, net, child);  // bridge, veth pair, one end inside
     timings.mark("veth and bridge", cfg.has(Layer::net));
 

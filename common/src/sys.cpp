@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -104,23 +106,35 @@ void close_range_from(unsigned first) {
     check(::syscall(SYS_close_range, first, ~0U, 0), "close_range(" + std::to_string(first) + ")");
 }
 
-pid_t clone(unsigned long flags, const std::function<int()>& child_main) {
+namespace {
+
+// struct clone_args of <linux/sched.h> (Linux 5.7, with `cgroup`), spelled
+// out here: that header redefines the CLONE_* macros of <sched.h>.
+struct KernelCloneArgs {
+    std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+};
+
+std::string hex(std::uint64_t value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
+    return text;
+}
+
+}  // namespace
+
+pid_t clone(const CloneArgs& args, const std::function<int()>& child_main) {
+    KernelCloneArgs kernel{};
+    kernel.flags = args.flags;
+    kernel.exit_signal = static_cast<std::uint64_t>(args.exit_signal);
+    if (args.cgroup >= 0) kernel.cgroup = static_cast<std::uint64_t>(args.cgroup);
     // Without CLONE_VM and with no stack of its own, the child runs on a
     // copy of our memory and stack, as after fork(2); so AddressSanitizer
     // (the asan preset) sees the stack it expects. It never returns here.
-    long pid = ::syscall(SYS_clone, flags, nullptr, nullptr, nullptr, 0UL);
+    long pid = ::syscall(SYS_clone3, &kernel, sizeof kernel);
     if (pid == 0) ::_exit(child_main());
     int err = errno;
-    if (pid == -1)
-        fail(
-            "clone(flags=0x" +
-                [&] {
-                    char hex[32];
-                    std::snprintf(hex, sizeof hex, "%lx", flags);
-                    return std::string(hex);
-                }() +
-                ")",
-            err);
+    if (pid == -1) fail("clone3(flags=" + hex(args.flags) + ")", err);
     return static_cast<pid_t>(pid);
 }
 

@@ -16,12 +16,12 @@
 
 namespace nslab::pid {
 
-pid_t clone_child(const Config& cfg, unsigned long flags, const std::function<int()>& child_main) {
-    // TODO step 1: when cfg.has(Layer::pid), add CLONE_NEWPID to flags; add
-    // SIGCHLD (the signal the parent gets when the child ends) and create
-    // the child with sys::clone(flags, child_main).
+pid_t clone_child(const Config& cfg, sys::CloneArgs args, const std::function<int()>& child_main) {
+    // TODO step 1: when cfg.has(Layer::pid), add CLONE_NEWPID to args.flags;
+    // set args.exit_signal to SIGCHLD (the signal the parent gets when the
+    // child ends) and create the child with sys::clone(args, child_main).
     (void)cfg;
-    (void)flags;
+    (void)args;
     (void)child_main;
     throw NotImplemented("lab01_pid", 1, "clone(2), pid_namespaces(7)");
 }

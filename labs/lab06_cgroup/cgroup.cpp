@@ -7,6 +7,7 @@
 // cgroupfs::v1 (common/src/cgroupfs.cpp), as the TODOs say.
 #include "nslab/layers/cgroup.hpp"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -30,9 +31,12 @@ State before_clone(const Config& cfg) {
     // gets its cgroup namespace (in_child), in the cgroup it started in.
     if (::geteuid() != 0 && cgroupfs::controllers_for(cfg).empty()) return {};
     // TODO step 1b: make the container's cgroup and write its limits.
-    //  - State state{cgroupfs::container_path(cfg.id, ::getpid())}: "/nslab/ID-PID".
+    //  - State state; state.path = cgroupfs::container_path(cfg.id, ::getpid()):
+    //    "/nslab/ID-PID".
     //  - Not v2 (host.mode != cgroupfs::Mode::unified)? cgroupfs::v1::create(host,
-    //    state.path, cfg) does it all; return state.
+    //    state.path, cfg) does it all; then state.v1_tasks =
+    //    cgroupfs::v1::open_tasks(host, state.path) (the child's way in,
+    //    cgroup::join); return state.
     //  - v2: for every dir of cgroupfs::ancestors("/sys/fs/cgroup", state.path)
     //    (the root, then /sys/fs/cgroup/nslab): sys::mkdir it (EEXIST is fine)
     //    and, if any limit was asked, write
@@ -41,18 +45,20 @@ State before_clone(const Config& cfg) {
     //  - mkdir "/sys/fs/cgroup" + state.path itself (it must be new); guard it
     //    with a ScopeGuard that rmdirs it, so a refused limit leaves nothing.
     //  - write each cgroupfs::v2_limits(cfg) entry (file, value) into it,
-    //    skipping an `optional` file that does not exist; dismiss the guard.
+    //    skipping an `optional` file that does not exist.
+    //  - open the way in for step 2: state.directory =
+    //    sys::open(that directory, O_RDONLY | O_DIRECTORY); dismiss the guard.
     (void)host;
     throw NotImplemented("lab06_cgroup", 1, "cgroups(7), cgroup-v2.rst");
 }
 
-void in_parent(const Config& cfg, State& state, pid_t child) {
-    if (!cfg.has(Layer::cgroup) || state.path.empty()) return;
-    // TODO step 2: attach the child while it waits on the sync pipe.
-    //  - Not v2? cgroupfs::v1::attach(cgroupfs::host(), state.path, child).
-    //  - v2: write the child's PID to "/sys/fs/cgroup" + state.path + "/cgroup.procs".
-    (void)child;
-    throw NotImplemented("lab06_cgroup", 2, "cgroups(7): cgroup.procs");
+void clone_into(const Config& cfg, const State& state, sys::CloneArgs& args) {
+    if (!cfg.has(Layer::cgroup) || !state.directory) return;
+    // TODO step 2: let the child be born in its cgroup (v2; on v1 the child
+    // moves itself in, cgroup::join, done for you): add CLONE_INTO_CGROUP to
+    // args.flags and set args.cgroup to state.directory.get().
+    (void)args;
+    throw NotImplemented("lab06_cgroup", 2, "clone3(2): CLONE_INTO_CGROUP");
 }
 
 void in_child(const Config& cfg) {

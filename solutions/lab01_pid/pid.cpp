@@ -19,11 +19,12 @@
 
 namespace nslab::pid {
 
-pid_t clone_child(const Config& cfg, unsigned long flags, const std::function<int()>& child_main) {
-    // The termination signal goes in the low byte of the flags: SIGCHLD,
-    // so the parent can wait for the child like any other.
-    if (cfg.has(Layer::pid)) flags |= CLONE_NEWPID;
-    return sys::clone(flags | SIGCHLD, child_main);
+pid_t clone_child(const Config& cfg, sys::CloneArgs args, const std::function<int()>& child_main) {
+    if (cfg.has(Layer::pid)) args.flags |= CLONE_NEWPID;
+    // The termination signal: SIGCHLD, so the parent can wait for the child
+    // like any other (clone(2) takes it in the low byte of the flags).
+    args.exit_signal = SIGCHLD;
+    return sys::clone(args, child_main);
 }
 
 int init_loop(const Config& cfg, pid_t command) {

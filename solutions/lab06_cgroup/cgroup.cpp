@@ -11,6 +11,7 @@
 // each phase hands over to cgroupfs::v1, in common/src/cgroupfs.cpp.
 #include "nslab/layers/cgroup.hpp"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -41,9 +42,11 @@ State before_clone(const Config& cfg) {
     // Only root may make cgroups here; a rootless run without limits still
     // gets its cgroup namespace (in_child), in the cgroup it started in.
     if (::geteuid() != 0 && cgroupfs::controllers_for(cfg).empty()) return {};
-    State state{cgroupfs::container_path(cfg.id, ::getpid())};
+    State state;
+    state.path = cgroupfs::container_path(cfg.id, ::getpid());
     if (host.mode != cgroupfs::Mode::unified) {
         cgroupfs::v1::create(host, state.path, cfg);
+        state.v1_tasks = cgroupfs::v1::open_tasks(host, state.path);  // for cgroup::join
         return state;
     }
 
@@ -65,24 +68,26 @@ State before_clone(const Config& cfg) {
         if (limit.optional && !sys::exists(file)) continue;
         sys::write_file(file, limit.value);
     }
+    state.directory = sys::open(dir, O_RDONLY | O_DIRECTORY);  // the way in: clone_into
     remove.dismiss();
     return state;
 }
 
-void in_parent(const Config& cfg, State& state, pid_t child) {
-    if (!cfg.has(Layer::cgroup) || state.path.empty()) return;
-    // Step 2. The child is blocked on the sync pipe: it can neither fork nor
-    // exec before it is inside, so nothing it starts escapes the limits
-    // (children are born in their parent's cgroup).
-    if (cgroupfs::host().mode != cgroupfs::Mode::unified)
-        return cgroupfs::v1::attach(cgroupfs::host(), state.path, child);
-    sys::write_file(directory(state) + "/cgroup.procs", std::to_string(child));
+void clone_into(const Config& cfg, const State& state, sys::CloneArgs& args) {
+    if (!cfg.has(Layer::cgroup) || !state.directory) return;
+    // Step 2. The child is born in its cgroup (clone3(2), Linux 5.7): it
+    // never runs, forks or execs outside, so nothing escapes the limits. And
+    // nobody moves it: writing its PID to cgroup.procs would take a lock
+    // whose writer waits for an RCU grace period, milliseconds of start-up.
+    // (v1 has no CLONE_INTO_CGROUP: there the child moves itself, join().)
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = state.directory.get();
 }
 
 void in_child(const Config& cfg) {
     if (!cfg.has(Layer::cgroup)) return;
     // Step 3. A new cgroup namespace takes the cgroup we are in *now* as its
-    // root (cgroup_namespaces(7)): that is why the parent attached us first.
+    // root (cgroup_namespaces(7)): that is why we had to be inside first.
     sys::unshare(CLONE_NEWCGROUP);
     // A cgroup file system mounted inside the namespace shows our cgroup as
     // its root: the container reads its own limits, read-only.

@@ -6,11 +6,13 @@
 // (time_namespaces(7)). Its use: a container checkpointed on one machine and
 // restored on another keeps monotonic clocks that never jump backwards.
 //
-// Two kernel rules shape this file. CLONE_NEWTIME cannot go in clone(2)'s
-// flags: its bit lies in the byte that holds the child's termination signal.
-// And unshare(2) does not move the caller: the new namespace becomes its
-// time_for_children, entered by the next child it creates. The offsets can be
-// written only until a process has entered, so: unshare, write, then clone.
+// Two kernel rules shape this file. The offsets can be written only until a
+// process has entered the namespace, so CLONE_NEWTIME does not go in the
+// clone flags (clone3(2) takes it, but the child is born inside; clone(2)
+// refuses it: its bit lies in the byte of the termination signal). And
+// unshare(2) does not move the caller: the new namespace becomes its
+// time_for_children, entered by the next child it creates. So: unshare,
+// write the offsets, then clone.
 // With a user namespace the child does the same from inside it (step 3).
 #include "nslab/layers/time.hpp"
 

@@ -66,7 +66,7 @@ std::string describe(const std::map<std::string, std::string>& dirs) {
 }  // namespace
 
 TEST(Cgroup, HostSeesTheContainersOwnCgroup) {
-    claim(3, "lab06 steps 1 and 2 (mkdir, attach)");
+    claim(3, "lab06 steps 1 and 2 (mkdir, born inside)");
     auto c = Running::start(lab(), {}, probe({"hold"}));
     auto dirs = cgroup_dirs(c.container_pid());
     auto runtime = cgroup_dirs(c.runtime_pid());
@@ -77,7 +77,7 @@ TEST(Cgroup, HostSeesTheContainersOwnCgroup) {
         const std::string& dir = dirs[controller];
         EXPECT_NE(dir.find("/nslab/"), std::string::npos)
             << "expected /proc/" << c.container_pid() << "/cgroup to name a cgroup under nslab/, "
-            << "observed " << dir << ": the child was not attached to its own cgroup";
+            << "observed " << dir << ": the child is not in its own cgroup";
         EXPECT_NE(dir, runtime[controller]) << "the runtime itself stays out of the container's "
                                                "cgroup (or it could never be removed)";
         ASSERT_TRUE(nslab::sys::exists(dir)) << dir;
@@ -133,7 +133,7 @@ TEST(Cgroup, ContainerSeesItsLimitsReadOnly) {
 }
 
 TEST(Cgroup, ForkBombStopsAtPidsLimit) {
-    claim(4, "lab06 steps 1 and 2 (pids.max, attach before it can fork)");
+    claim(4, "lab06 steps 1 and 2 (pids.max, inside before it can fork)");
     auto c = Running::start(lab(), {"--pids", "16"}, probe({"forkbomb", "200", "10"}));
     const std::string forked_line = c.first_line();
     const std::string error_line = c.read_line();
@@ -186,7 +186,7 @@ TEST(Cgroup, CpuQuotaThrottlesBusyLoop) {
 }
 
 TEST(Cgroup, NamespaceRootIsTheContainersCgroup) {
-    claim(3, "lab06 step 3 (cgroup namespace after attach)");
+    claim(3, "lab06 step 3 (cgroup namespace once inside)");
     auto c = Running::start(lab(), {}, probe({"cgroup", ",", "ns", ",", "hold"}));
     std::vector<std::string> lines{c.first_line()};
     for (std::string line; (line = c.read_line()).rfind("ready", 0) != 0;) lines.push_back(line);

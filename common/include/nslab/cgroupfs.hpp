@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "nslab/config.hpp"
+#include "nslab/fd.hpp"
 
 namespace nslab::cgroupfs {
 
@@ -123,7 +124,9 @@ void rmdir_with_retries(const std::string& dir);
 // --- cgroup v1, done for the student ----------------------------------------
 namespace v1 {
 void create(const Host& host, const std::string& path, const Config& cfg);  // every hierarchy
-void attach(const Host& host, const std::string& path, pid_t pid);
+// Each hierarchy's `tasks` file of the cgroup, open for writing, for the
+// child to move itself in (cgroup::join).
+std::vector<Fd> open_tasks(const Host& host, const std::string& path);
 // A read-only tmpfs at `target` holding the hierarchies, each mounted
 // read-only (call it inside a new cgroup namespace: each shows our cgroup as /).
 void mount_readonly(const Host& host, const std::string& target);

@@ -5,6 +5,7 @@
 // so a failure deep in set-up still says exactly what the kernel refused.
 #pragma once
 
+#include <sched.h>
 #include <sys/types.h>
 #include <sys/vfs.h>
 
@@ -48,10 +49,21 @@ std::pair<Fd, Fd> pipe2(int flags);             // {read end, write end}
 void close_range_from(unsigned first);          // close every fd >= first
 
 // --- processes ------------------------------------------------------------
-// clone(2) with its own stack; child_main runs in the child and its return
-// value is the child's exit status. `flags` must include the termination
-// signal (SIGCHLD).
-pid_t clone(unsigned long flags, const std::function<int()>& child_main);
+// clone3(2)'s flag to start the child in a given cgroup (Linux 5.7); older
+// C libraries do not define it.
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+// What clone3(2) takes (struct clone_args), the fields nslab uses.
+struct CloneArgs {
+    std::uint64_t flags = 0;  // CLONE_NEW*, and CLONE_INTO_CGROUP with `cgroup`
+    int exit_signal = 0;      // sent to the parent when the child ends (SIGCHLD)
+    int cgroup = -1;          // CLONE_INTO_CGROUP: a v2 cgroup's directory fd
+};
+// clone3(2); child_main runs in the child and its return value is the
+// child's exit status.
+pid_t clone(const CloneArgs& args, const std::function<int()>& child_main);
 pid_t fork();
 int waitpid(pid_t pid, int options);  // returns the wait status
 void kill(pid_t pid, int sig);

@@ -4,19 +4,25 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "nslab/config.hpp"
+#include "nslab/fd.hpp"
+#include "nslab/sys.hpp"
 
 namespace nslab::cgroup {
 
-// The container's cgroup, to undo after exit.
+// The container's cgroup, to undo after exit, and the way in.
 struct State {
-    std::string path;  // empty: nothing made
+    std::string path;          // empty: nothing made
+    Fd directory;              // v2: its directory, for CLONE_INTO_CGROUP
+    std::vector<Fd> v1_tasks;  // v1: each hierarchy's `tasks`, for the child to write "0"
 };
 
-State before_clone(const Config& cfg);                         // mkdir, write limits
-void in_parent(const Config& cfg, State& state, pid_t child);  // attach before it can fork
-void in_child(const Config& cfg);                              // cgroup namespace, cgroupfs ro
+State before_clone(const Config& cfg);  // mkdir, limits, open
+void clone_into(const Config& cfg, const State& state, sys::CloneArgs& args);  // v2: born inside
+void join(const Config& cfg, State& state);  // v1: the child moves itself in (cgroupfs.cpp)
+void in_child(const Config& cfg);            // cgroup namespace, cgroupfs ro
 // Reports an OOM kill, removes the cgroup; returns the exit status to use.
 int after_exit(const Config& cfg, State& state, int status);
 

@@ -96,7 +96,10 @@ std::string fixtures_dir();
 // cleanup false: no `nslab cleanup` after a SIGKILL, the negative control
 // (what a killed runtime leaves must then be found).
 int leaks(std::uint64_t seed, int rounds, bool cleanup = true);
-int bad_inputs(const std::string& table);
+// The table is read before the scratch host hides /tmp, where a checkout
+// (and so tests/faults/bad_inputs.tsv) may sit: read_table, then bad_inputs.
+std::string read_table(const std::string& path);
+int bad_inputs(const std::string& table, const std::string& text);
 int bad_inputs_markdown(const std::string& table);  // the table for docs/reliability.md
 int parallel(int containers);
 

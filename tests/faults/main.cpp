@@ -50,12 +50,14 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "nslab-faults: needs root (it runs the labs as root)\n");
             return 2;
         }
+        const bool bad_inputs = command == "bad-inputs" && args.size() >= 2;
+        const std::string table = bad_inputs ? faults::read_table(args[1]) : "";
         faults::become_scratch_host();
         if (command == "leaks")
             return faults::leaks(
                 std::stoull(option("--seed", std::to_string(std::random_device{}()))),
                 std::stoi(option("--rounds", "5")), !flag("--no-cleanup"));
-        if (command == "bad-inputs" && args.size() >= 2) return faults::bad_inputs(args[1]);
+        if (bad_inputs) return faults::bad_inputs(args[1], table);
         if (command == "parallel") return faults::parallel(std::stoi(option("--containers", "20")));
         return usage();
     } catch (const std::exception& e) {

@@ -125,6 +125,17 @@ ExecFailure try_exec(const Config& cfg, const sigset_t& original_mask) {
     }
 }
 
+void exec_or_exit(const Config& cfg, const sigset_t& original_mask) noexcept {
+    try {
+        ExecFailure failed = try_exec(cfg, original_mask);
+        std::fprintf(stderr, "%s: %s\n", cfg.program.c_str(), failed.what.c_str());
+        ::_exit(exit_status_for_exec_error(failed.error));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", cfg.program.c_str(), e.what());
+    }
+    ::_exit(exit_status::runtime_failed);
+}
+
 int wait_forwarding_signals(pid_t child) {
     const sigset_t signals = wait_loop_signals();
     for (;;) {

@@ -10,7 +10,6 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <map>
 #include <stdexcept>
 
@@ -37,19 +36,6 @@ namespace {
     (void)ns;
     (void)types;
     throw NotImplemented("lab09_exec", 4, "setns(2)");
-}
-
-// In the forked child: the command, or one line on stderr and 126/127.
-[[noreturn, maybe_unused]] void run_command(const Config& cfg,
-                                            const sigset_t& original_mask) noexcept {
-    try {
-        ExecFailure failed = try_exec(cfg, original_mask);
-        std::fprintf(stderr, "%s: %s\n", cfg.program.c_str(), failed.what.c_str());
-        ::_exit(exit_status_for_exec_error(failed.error));
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "%s: %s\n", cfg.program.c_str(), e.what());
-    }
-    ::_exit(exit_status::runtime_failed);
 }
 
 int join_and_run_checked(const Config& cfg, pid_t pid) {
@@ -80,7 +66,7 @@ int join_and_run_checked(const Config& cfg, pid_t pid) {
     // sys::chroot("."), sys::fchdir(cwd).
     //
     // TODO step 6: block wait_loop_signals() (sigprocmask, keep the old
-    // mask), sys::fork(); the child calls run_command(cfg, old mask); the
+    // mask), sys::fork(); the child calls exec_or_exit(cfg, old mask); the
     // parent returns exit_status_of(wait_forwarding_signals(child)).
     (void)cfg;
     (void)pid;

@@ -58,7 +58,7 @@ void before_clone(const Config& cfg) {
 
 void in_child(const Config& cfg) {
     if (!cfg.has(Layer::time) || !made_by_child(cfg)) return;
-    // becoming root of the user namespace (setresuid) made us
+    // Becoming root of the user namespace (setresuid) made us
     // non-dumpable, and the /proc/self files of a non-dumpable process belong
     // to the host's root, not to us: timens_offsets would refuse our write.
     sys::prctl(PR_SET_DUMPABLE, 1);

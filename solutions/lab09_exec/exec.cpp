@@ -19,7 +19,6 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <map>
 #include <stdexcept>
 
@@ -43,18 +42,6 @@ void join(const Fd& pidfd, const std::map<std::string, Fd>& ns,
     if (::setns(pidfd.get(), flags) == 0) return;
     if (errno != EINVAL) sys::fail("setns(pidfd)");
     for (const auto& type : types) sys::setns(ns.at(type).get(), exec_plan::clone_flag(type));
-}
-
-// In the forked child: the command, or one line on stderr and 126/127.
-[[noreturn]] void run_command(const Config& cfg, const sigset_t& original_mask) noexcept {
-    try {
-        ExecFailure failed = try_exec(cfg, original_mask);
-        std::fprintf(stderr, "%s: %s\n", cfg.program.c_str(), failed.what.c_str());
-        ::_exit(exit_status_for_exec_error(failed.error));
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "%s: %s\n", cfg.program.c_str(), e.what());
-    }
-    ::_exit(exit_status::runtime_failed);
 }
 
 int join_and_run_checked(const Config& cfg, pid_t pid) {
@@ -115,7 +102,7 @@ int join_and_run_checked(const Config& cfg, pid_t pid) {
     const sigset_t blocked = wait_loop_signals();
     ::sigprocmask(SIG_BLOCK, &blocked, &original_mask);
     pid_t child = sys::fork();
-    if (child == 0) run_command(cfg, original_mask);
+    if (child == 0) exec_or_exit(cfg, original_mask);
     return exit_status_of(wait_forwarding_signals(child));
 }
 

@@ -23,6 +23,9 @@ struct ExecFailure {
     std::string what;
 };
 ExecFailure try_exec(const Config& cfg, const sigset_t& original_mask);
+// try_exec in a forked child with no one to report to: a failure is one
+// line on stderr and exit status 126/127 (125 if the runtime failed).
+[[noreturn]] void exec_or_exit(const Config& cfg, const sigset_t& original_mask) noexcept;
 
 // Passes the forwarded signals (blocked by the caller before `child` was
 // made) on to `child` and returns its wait status once it has exited.

@@ -67,9 +67,11 @@ void in_child(const Config& cfg, const State& state) {
 void after_exit(const Config& cfg, State& state) {
     if (!cfg.has(Layer::net)) return;
     // TODO step 5: if state.host_veth is set, delete that link (a veth pair
-    // dies with either end) and clear it. The lease is given back below.
-    state.lease.release();
+    // dies with either end) and clear it. Then the address is given back,
+    // below: not before, or a new container could take it while our pair
+    // still holds it.
     if (!state.host_veth.empty()) throw NotImplemented("lab04_net", 5, "veth(4)");
+    state.lease.release();
 }
 
 }  // namespace nslab::net

@@ -74,16 +74,21 @@ void in_child(const Config& cfg) {
 
 int after_exit(const Config& cfg, State& state, int status) {
     if (!cfg.has(Layer::cgroup) || state.path.empty()) return status;
+    const cgroupfs::Host& host = cgroupfs::host();
+    const std::string dir = std::string(cgroupfs::mount_point) + state.path;
     // TODO step 4: report an OOM kill, then remove the cgroup.
     //  - Not v2? oom_kills = cgroupfs::v1::oom_kills(host, state.path), then
     //    cgroupfs::v1::remove(host, state.path).
-    //  - v2: if memory.events exists, oom_kills is its "oom_kill" value
-    //    (cgroupfs::parse_flat_keyed); then cgroupfs::kill_all(dir) and
+    //  - v2: if dir + "/memory.events" exists, oom_kills is its "oom_kill"
+    //    value (cgroupfs::parse_flat_keyed); then cgroupfs::kill_all(dir) and
     //    cgroupfs::rmdir_with_retries(dir).
     //  - state.path.clear() (this must run once only).
-    //  - oom_kills > 0: print "lab06_cgroup: killed: out of memory, limit 64 MiB"
-    //    (cfg.program, cgroupfs::human_bytes(*cfg.memory)) on stderr and
-    //    return 128 + SIGKILL; otherwise return status.
+    //  - oom_kills > 0: print "lab06_cgroup: killed: out of memory" on stderr
+    //    (cfg.program), with ", limit 64 MiB" if --memory was given
+    //    (cgroupfs::human_bytes(*cfg.memory)), and return 128 + SIGKILL;
+    //    otherwise return status.
+    (void)host;
+    (void)dir;
     (void)status;
     throw NotImplemented("lab06_cgroup", 4, "cgroups(7), cgroup-v2.rst: memory.events");
 }

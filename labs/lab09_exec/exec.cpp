@@ -44,21 +44,22 @@ int join_and_run_checked(const Config& cfg, pid_t pid) {
     //
     // TODO step 2: for each type of exec_plan::join_order, compare
     // procfs::namespace_inode(pid, type) with ours (::getpid()); for each
-    // that differs, remember the type and open /proc/PID/ns/TYPE (sys::open,
-    // O_RDONLY) into a std::map<std::string, Fd>. If none differs, throw
+    // that differs, remember the type (in `differing`) and open
+    // /proc/PID/ns/TYPE (sys::open, O_RDONLY) into `ns`, a
+    // std::map<std::string, Fd> from type to fd. If none differs, throw
     // std::runtime_error("PID N is not in a container: ...").
     // While /proc is still the host's, also open /proc/PID/root and
     // /proc/PID/cwd (O_RDONLY | O_DIRECTORY), compute the cgroup files with
     // exec_plan::cgroup_procs_files(its /proc/PID/cgroup, our
     // /proc/self/cgroup, our /proc/self/mountinfo) and the order with
-    // exec_plan::join_steps(types, exec_plan::owned_outside(fds)). Then
+    // exec_plan::join_steps(differing, exec_plan::owned_outside(ns)). Then
     // sys::pidfd_send_signal(pidfd, 0): is it the same, live process?
     // And sys::prctl(PR_SET_DUMPABLE, 0), so the container cannot read us.
     //
     // TODO step 3: join its cgroup: write our PID (sys::write_file) to each
     // of those cgroup.procs files.
     //
-    // TODO step 4a: for each step of the order, join(pidfd, fds, step). If
+    // TODO step 4a: for each step of the order, join(pidfd, ns, step). If
     // you joined a user namespace, become its root: setgroups(0, nullptr)
     // (EPERM is fine: "deny"), setresgid(0, 0, 0), setresuid(0, 0, 0).
     //

@@ -5,9 +5,10 @@
 
 namespace nslab::time {
 
-// CLONE_NEWTIME cannot go in clone(2)'s flags, and unshare(2) moves only
-// the caller's future children: so the runtime unshares and writes the
-// offsets before it creates the child.
+// The offsets can be written only while no process is inside, so
+// CLONE_NEWTIME stays out of the clone flags; unshare(2) moves only the
+// caller's future children: so the runtime unshares and writes the offsets
+// before it creates the child.
 void before_clone(const Config& cfg);
 
 // With --userns the time namespace must belong to the container's user

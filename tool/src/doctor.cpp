@@ -71,9 +71,10 @@ Check kernel(const std::string& proc) {
     if (std::sscanf(release.c_str(), "%d.%d", &major, &minor) != 2)
         return {Level::fail, "kernel", "cannot read " + proc + "/sys/kernel/osrelease",
                 "is /proc mounted?"};
-    bool new_enough = major > 5 || (major == 5 && minor >= 6);
-    return {new_enough ? Level::ok : Level::fail, "kernel", release + " (labs need >= 5.6)",
-            "lab 07 needs time namespaces (5.6); use the Vagrant VM (Debian 12, 6.1)"};
+    bool new_enough = major > 5 || (major == 5 && minor >= 7);
+    return {new_enough ? Level::ok : Level::fail, "kernel", release + " (labs need >= 5.7)",
+            "lab 07 needs time namespaces (5.6), lab 06 clone3's CLONE_INTO_CGROUP (5.7); "
+            "use the Vagrant VM (Debian 12, 6.1)"};
 }
 
 std::vector<Check> namespaces(const std::string& proc) {

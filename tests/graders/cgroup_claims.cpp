@@ -189,7 +189,8 @@ TEST(Cgroup, NamespaceRootIsTheContainersCgroup) {
     claim(3, "lab06 step 3 (cgroup namespace once inside)");
     auto c = Running::start(lab(), {}, probe({"cgroup", ",", "ns", ",", "hold"}));
     std::vector<std::string> lines{c.first_line()};
-    for (std::string line; (line = c.read_line()).rfind("ready", 0) != 0;) lines.push_back(line);
+    for (std::string line; (line = c.read_line()).rfind("ready", 0) != 0 && !line.empty();)
+        lines.push_back(line);
     std::string seen;
     for (const auto& line : lines) seen += line + "\n";
     int cgroup_lines = 0;

@@ -36,7 +36,8 @@ int pidfd_open(pid_t pid) {
     return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
 
-// Waits for `pid` with a deadline; kills it (and its process group) at the deadline.
+}  // namespace
+
 int wait_with_timeout(pid_t pid, std::chrono::seconds timeout, bool* timed_out) {
     nslab::Fd pidfd(pidfd_open(pid));
     pollfd p{pidfd.get(), POLLIN, 0};
@@ -51,6 +52,8 @@ int wait_with_timeout(pid_t pid, std::chrono::seconds timeout, bool* timed_out) 
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
     return -1;
 }
+
+namespace {
 
 std::string drain(int fd) {
     std::string text;
@@ -69,7 +72,8 @@ std::string temp_pid_file() {
 // Who the lab runs as (RunAs); nothing: as the grader.
 std::optional<std::pair<uid_t, gid_t>> run_as;
 
-// Starts the lab with pipes on 0, 1, 2; returns the runtime's PID.
+}  // namespace
+
 pid_t spawn(int lab_number, const std::vector<std::string>& options,
             const std::vector<std::string>& command, nslab::Fd& in, nslab::Fd& out,
             nslab::Fd& err) {
@@ -102,8 +106,6 @@ pid_t spawn(int lab_number, const std::vector<std::string>& options,
     err = std::move(err_r);
     return pid;
 }
-
-}  // namespace
 
 RunAs::RunAs(uid_t uid, gid_t gid) {
     run_as.emplace(uid, gid);
@@ -225,24 +227,28 @@ Running::~Running() {
     if (!pid_file_.empty()) ::unlink(pid_file_.c_str());
 }
 
-std::string Running::read_line(std::chrono::seconds timeout) {
+std::string read_line(int fd, std::string& buffered, std::chrono::seconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        size_t newline = out_buffer_.find('\n');
+        size_t newline = buffered.find('\n');
         if (newline != std::string::npos) {
-            std::string line = out_buffer_.substr(0, newline);
-            out_buffer_.erase(0, newline + 1);
+            std::string line = buffered.substr(0, newline);
+            buffered.erase(0, newline + 1);
             return line;
         }
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
-        pollfd p{stdout_.get(), POLLIN, 0};
+        pollfd p{fd, POLLIN, 0};
         if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return {};
         char buffer[4096];
-        ssize_t n = ::read(stdout_.get(), buffer, sizeof buffer);
+        ssize_t n = ::read(fd, buffer, sizeof buffer);
         if (n <= 0) return {};
-        out_buffer_.append(buffer, static_cast<size_t>(n));
+        buffered.append(buffer, static_cast<size_t>(n));
     }
+}
+
+std::string Running::read_line(std::chrono::seconds timeout) {
+    return grader::read_line(stdout_.get(), out_buffer_, timeout);
 }
 
 void Running::signal_runtime(int sig) {

@@ -55,6 +55,17 @@ Result run(int lab_number, const std::vector<std::string>& options,
            const std::vector<std::string>& command,
            std::chrono::seconds timeout = std::chrono::seconds(30));
 
+// The lab with pipes on 0, 1 and 2 (`in`, `out`, `err` get our ends), in
+// its own process group; returns its PID.
+pid_t spawn(int lab_number, const std::vector<std::string>& options,
+            const std::vector<std::string>& command, nslab::Fd& in, nslab::Fd& out, nslab::Fd& err);
+// Waits for `pid` with a deadline, killing it there; its exit status (128+n
+// for signal n).
+int wait_with_timeout(pid_t pid, std::chrono::seconds timeout, bool* timed_out);
+// The next line from `fd` ("" at end of file or after `timeout`); `buffered`
+// keeps what was read past it.
+std::string read_line(int fd, std::string& buffered, std::chrono::seconds timeout);
+
 // A container kept running for inspection. start() returns once the command
 // printed its first line (the probe's "ready PID"), so it is set up and
 // running; the destructor kills whatever is left.

@@ -66,6 +66,7 @@ TEST(Process, DescribesItself) {
     auto fields = key_values(r.out);
     EXPECT_EQ(fields["name"], "lab00_process") << "expected its own command name";
     EXPECT_EQ(fields["ppid"], str(::getpid())) << "its parent is this grader";
+    ASSERT_NE(fields["pid"], "") << "no 'pid:' line in:\n" << r.out;
     EXPECT_EQ(fields["nspid"], fields["pid"])
         << "a process in the host's PID namespace has one NSpid entry, its PID";
     for (const auto& [type, inode] : namespaces_of(::getpid()))

@@ -112,8 +112,6 @@ TEST(Time, OffsetsShowInProc) {
     auto offsets = offsets_of(host_view);
     EXPECT_EQ(offsets["monotonic"], monotonic_offset) << path << " reads:\n" << host_view;
     EXPECT_EQ(offsets["boottime"], boottime_offset) << path << " reads:\n" << host_view;
-    auto own = offsets_of(nslab::sys::read_file("/proc/self/timens_offsets"));
-    EXPECT_EQ(own["monotonic"] + own["boottime"], 0) << "the host's offsets stay 0";
 
     Result r = run(lab(), offsets_options(), probe({"offsets"}));
     ASSERT_EQ(r.status, 0) << r.err;
@@ -196,7 +194,7 @@ TEST(Time, OffsetsWithinTheKernelsLimits) {
 TEST(Time, RootlessContainerGetsItsOffsets) {
     claim(2, "lab07 step 3 (with --userns, inside)");
     const uid_t uid = rootless_uid();
-    expect_reachable(uid, lab());
+    ASSERT_NO_FATAL_FAILURE(expect_reachable(uid, lab()));
     RunAs user(uid, uid);
     double before = clock_now(CLOCK_BOOTTIME);
     Result r = run(lab(), {"--userns", "--boottime-offset", std::to_string(boottime_offset)},

@@ -216,7 +216,7 @@ TEST(User, CannotReadARootOnlyHostFile) {
 TEST(User, RootlessMapsAndSetgroups) {
     claim(3, "lab05 steps 2-4 (rootless: setgroups deny before gid_map)");
     const uid_t uid = rootless_uid();
-    expect_reachable(uid, lab());
+    ASSERT_NO_FATAL_FAILURE(expect_reachable(uid, lab()));
     RunAs user(uid, uid);
     auto c = Running::start(lab(), {"--userns"}, probe({"hold"}));
     const std::string own = "0 " + std::to_string(uid) + " 1\n";
@@ -232,7 +232,7 @@ TEST(User, RootlessMapsAndSetgroups) {
 TEST(User, RootlessRunWorksEndToEnd) {
     claim(4, "lab05 handout: rootless containers");
     const uid_t uid = rootless_uid();
-    expect_reachable(uid, lab());
+    ASSERT_NO_FATAL_FAILURE(expect_reachable(uid, lab()));
     RunAs user(uid, uid);
     Result r = run(lab(), {"--userns", "--hostname", "rootless"},
                    probe({"pid", ",", "hostname", ",", "uid", ",", "exit", "3"}));
@@ -256,7 +256,7 @@ TEST(User, RootlessRunWorksEndToEnd) {
 TEST(User, EarlierLayersWorkRootless) {
     claim(3, "lab05 handout: why the user namespace comes first");
     const uid_t uid = rootless_uid();
-    expect_reachable(uid, lab());
+    ASSERT_NO_FATAL_FAILURE(expect_reachable(uid, lab()));
     RunAs user(uid, uid);
     auto c = Running::start(lab(), {"--userns"}, probe({"hold"}));
     auto host = namespaces_of(::getpid());

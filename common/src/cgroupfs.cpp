@@ -21,6 +21,7 @@
 
 #include "nslab/errors.hpp"
 #include "nslab/layers/cgroup.hpp"
+#include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
 
 namespace nslab::cgroupfs {
@@ -260,10 +261,7 @@ void validate(const Config& cfg, const Host& host, long cpus_online) {
 }
 
 std::vector<pid_t> procs(const std::string& dir) {
-    std::vector<pid_t> pids;
-    for (const auto& line : split(sys::read_file(dir + "/cgroup.procs"), '\n'))
-        if (!line.empty()) pids.push_back(static_cast<pid_t>(std::stol(line)));
-    return pids;
+    return procfs::parse_pid_list(sys::read_file(dir + "/cgroup.procs"));
 }
 
 void kill_all(const std::string& dir, const std::string& freezer_dir) {

@@ -36,6 +36,27 @@ namespace nslab {
 
 namespace {
 
+struct ExecFailure {
+    int error = 0;
+    std::string what;
+};
+
+// Runs cfg.command in place of this process, with `original_mask` as the
+// signal mask; returns only when the exec failed: errno and one line that
+// names the command. Every fd above 2 is marked close-on-exec first, so
+// nothing of the runtime survives into the container (CVE-2024-21626 was a
+// leaked fd).
+ExecFailure try_exec(const Config& cfg, const sigset_t& original_mask) {
+    ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
+    sys::close_range_from(3, CLOSE_RANGE_CLOEXEC);
+    try {
+        sys::execvp(cfg.command);
+    } catch (const std::system_error& e) {
+        return {e.code().value(),
+                "cannot run '" + cfg.command.front() + "': " + std::strerror(e.code().value())};
+    }
+}
+
 // The sync pipe closes at the exec, which is how the parent learns that the
 // exec worked; a failure travels back over it.
 [[noreturn]] void exec_command(const Config& cfg, SyncPipe& sync, const sigset_t& original_mask) {
@@ -111,19 +132,6 @@ void write_pid_file(const std::string& path, pid_t pid) {
 }
 
 }  // namespace
-
-// Every fd above 2 is marked close-on-exec first, so nothing of the runtime
-// survives into the container (CVE-2024-21626 was a leaked fd).
-ExecFailure try_exec(const Config& cfg, const sigset_t& original_mask) {
-    ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
-    sys::check(::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC), "close_range(3, CLOEXEC)");
-    try {
-        sys::execvp(cfg.command);
-    } catch (const std::system_error& e) {
-        return {e.code().value(),
-                "cannot run '" + cfg.command.front() + "': " + std::strerror(e.code().value())};
-    }
-}
 
 void exec_or_exit(const Config& cfg, const sigset_t& original_mask) noexcept {
     try {

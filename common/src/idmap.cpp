@@ -77,15 +77,20 @@ std::optional<long> read_sysctl(const std::string& path) {
 
 }  // namespace
 
+// Read once: the runtime's own credentials do not change before it clones,
+// and the command line, the checks, the maps and the error hint all ask.
 Caller Caller::current() {
-    Caller caller;
-    caller.uid = ::geteuid();
-    caller.gid = ::getegid();
-    auto fields = procfs::parse_status(sys::read_file("/proc/self/status"));
-    std::uint64_t effective = std::stoull("0" + fields["CapEff"], nullptr, 16);
-    constexpr std::uint64_t needed =
-        (1ULL << 6) | (1ULL << 7) | (1ULL << 21);  // SETGID SETUID SYS_ADMIN
-    caller.privileged = (effective & needed) == needed;
+    static const Caller caller = [] {
+        Caller c;
+        c.uid = ::geteuid();
+        c.gid = ::getegid();
+        auto fields = procfs::parse_status(sys::read_file("/proc/self/status"));
+        std::uint64_t effective = std::stoull("0" + fields["CapEff"], nullptr, 16);
+        constexpr std::uint64_t needed =
+            (1ULL << 6) | (1ULL << 7) | (1ULL << 21);  // SETGID SETUID SYS_ADMIN
+        c.privileged = (effective & needed) == needed;
+        return c;
+    }();
     return caller;
 }
 

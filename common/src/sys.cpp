@@ -100,10 +100,11 @@ std::pair<Fd, Fd> pipe2(int flags) {
     return {Fd(fds[0]), Fd(fds[1])};
 }
 
-void close_range_from(unsigned first) {
+void close_range_from(unsigned first, unsigned flags) {
     // close_range(2) is one call; glibc 2.36 has no wrapper yet on every
     // distribution we support, so call it directly.
-    check(::syscall(SYS_close_range, first, ~0U, 0), "close_range(" + std::to_string(first) + ")");
+    check(::syscall(SYS_close_range, first, ~0U, flags),
+          "close_range(" + std::to_string(first) + (flags ? ", CLOEXEC)" : ")"));
 }
 
 namespace {
@@ -169,9 +170,7 @@ void execvp(const std::vector<std::string>& argv) {
 }
 
 void unshare(int flags) {
-    char hex[32];
-    std::snprintf(hex, sizeof hex, "0x%x", flags);
-    check(::unshare(flags), std::string("unshare(") + hex + ")");
+    check(::unshare(flags), "unshare(" + hex(static_cast<unsigned>(flags)) + ")");
 }
 
 void setns(int fd, int nstype) {

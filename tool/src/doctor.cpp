@@ -11,9 +11,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <sstream>
 
+#include "nslab/cgroupfs.hpp"
 #include "nslab/sys.hpp"
 
 namespace tool {
@@ -108,21 +110,18 @@ std::vector<Check> namespaces(const std::string& proc) {
     return checks;
 }
 
-// statfs(2) tells the modes apart (DESIGN.md §4): cgroup2 at the top is
-// unified; tmpfs with a cgroup2 `unified/` inside is hybrid; tmpfs alone legacy.
+// statfs(2) tells the modes apart as the labs do (cgroupfs::decide_mode);
+// anything but cgroup2 or tmpfs at the top is no cgroup set-up at all.
 std::vector<Check> cgroups(const std::string& proc, const std::string& sys) {
     std::string top = sys + "/fs/cgroup";
     struct statfs st {};
     std::string mode = "unknown";
-    if (::statfs(top.c_str(), &st) == 0) {
-        if (st.f_type == CGROUP2_SUPER_MAGIC) {
-            mode = "unified";
-        } else if (st.f_type == TMPFS_MAGIC) {
-            struct statfs unified {};
-            bool hybrid = ::statfs((top + "/unified").c_str(), &unified) == 0 &&
-                          unified.f_type == CGROUP2_SUPER_MAGIC;
-            mode = hybrid ? "hybrid" : "legacy";
-        }
+    if (::statfs(top.c_str(), &st) == 0 &&
+        (st.f_type == CGROUP2_SUPER_MAGIC || st.f_type == TMPFS_MAGIC)) {
+        struct statfs unified {};
+        std::optional<long> unified_type;
+        if (::statfs((top + "/unified").c_str(), &unified) == 0) unified_type = unified.f_type;
+        mode = nslab::cgroupfs::to_string(nslab::cgroupfs::decide_mode(st.f_type, unified_type));
     }
     std::vector<Check> checks;
     checks.push_back({mode == "unknown" ? Level::fail : Level::ok, "cgroup mode",

@@ -15,16 +15,9 @@ namespace nslab {
 // 125 when the runtime failed, 126 not executable, 127 not found.
 int run_container(const Config& cfg);
 
-// Runs cfg.command in place of this process, with `original_mask` as the
-// signal mask. Returns only when the exec failed: errno and one line that
-// names the command.
-struct ExecFailure {
-    int error = 0;
-    std::string what;
-};
-ExecFailure try_exec(const Config& cfg, const sigset_t& original_mask);
-// try_exec in a forked child with no one to report to: a failure is one
-// line on stderr and exit status 126/127 (125 if the runtime failed).
+// Runs cfg.command in place of this forked child, with `original_mask` as
+// the signal mask. Nobody to report to: a failure is one line on stderr and
+// exit status 126/127 (125 if the runtime failed).
 [[noreturn]] void exec_or_exit(const Config& cfg, const sigset_t& original_mask) noexcept;
 
 // Passes the forwarded signals (blocked by the caller before `child` was

@@ -44,9 +44,9 @@ void symlink(const std::string& target, const std::string& link);
 void chdir(const std::string& path);
 ino_t inode_of(const std::string& path);  // stat(2) st_ino
 bool exists(const std::string& path);
-struct statfs statfs(const std::string& path);  // f_type says which file system
-std::pair<Fd, Fd> pipe2(int flags);             // {read end, write end}
-void close_range_from(unsigned first);          // close every fd >= first
+struct statfs statfs(const std::string& path);              // f_type says which file system
+std::pair<Fd, Fd> pipe2(int flags);                         // {read end, write end}
+void close_range_from(unsigned first, unsigned flags = 0);  // every fd >= first (flags: CLOEXEC)
 
 // --- processes ------------------------------------------------------------
 // clone3(2)'s flag to start the child in a given cgroup (Linux 5.7); older

@@ -38,7 +38,6 @@ struct Launch {
     std::vector<std::string> args;    // everything after the program name
     bool as_user = false;             // uid and gid 65534, no groups
     bool no_time_namespaces = false;  // the lab sees an empty /proc/self/ns
-    std::vector<int> extra_fds;       // left open (not close-on-exec) in the lab
 };
 
 class Runtime {
@@ -56,7 +55,6 @@ class Runtime {
     // Exit status (128+n for signal n); -1 when it did not end in time (then killed).
     int wait(std::chrono::milliseconds limit);
     std::string err() const;
-    const std::string& out() const { return out_; }
 
   private:
     pid_t pid_ = -1;

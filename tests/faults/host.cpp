@@ -101,7 +101,6 @@ Runtime::Runtime(const Launch& launch) {
         ::dup2(in_r.get(), 0);
         ::dup2(out_w.get(), 1);
         ::dup2(err.get(), 2);
-        for (int fd : launch.extra_fds) ::fcntl(fd, F_SETFD, 0);
         if (launch.as_user && (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) ||
                                ::setresuid(65534, 65534, 65534) != 0))
             ::_exit(121);

@@ -18,11 +18,6 @@ namespace cg = nslab::cgroupfs;
 
 namespace {
 
-std::vector<std::string> probe(std::vector<std::string> args) {
-    args.insert(args.begin(), probe_path(lab()));
-    return args;
-}
-
 bool unified() {
     return cg::host().mode == cg::Mode::unified;
 }

@@ -17,11 +17,6 @@ using namespace grader;
 
 namespace {
 
-std::vector<std::string> probe(std::vector<std::string> args) {
-    args.insert(args.begin(), probe_path(lab()));
-    return args;
-}
-
 // A key and a queue name no other grader running at the same time uses. Both
 // carry the whole PID (below 2^22, PID_MAX_LIMIT), so that `nslab cleanup`
 // (tool/src/cleanup.cpp reads them back) can tell whether their grader is gone.

@@ -22,11 +22,6 @@ using namespace grader;
 
 namespace {
 
-std::vector<std::string> probe(std::vector<std::string> args) {
-    args.insert(args.begin(), probe_path(lab()));
-    return args;
-}
-
 struct MountLine {
     std::string root, mount_point, fstype, source;
 };

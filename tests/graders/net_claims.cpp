@@ -158,11 +158,6 @@ bool pings(pid_t from, const std::string& address) {
     return out.find("status: 0") != std::string::npos;
 }
 
-std::vector<std::string> probe(std::vector<std::string> args) {
-    args.insert(args.begin(), probe_path(lab()));
-    return args;
-}
-
 // Waits (bounded) until process pid is gone.
 bool gone_within(pid_t pid, std::chrono::seconds limit) {
     auto deadline = std::chrono::steady_clock::now() + limit;

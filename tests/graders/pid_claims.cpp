@@ -13,11 +13,6 @@ using namespace grader;
 
 namespace {
 
-std::vector<std::string> probe(std::vector<std::string> args) {
-    args.insert(args.begin(), probe_path(lab()));
-    return args;
-}
-
 // Which lab's layer makes each namespace type new (the user namespace only
 // with --userns, which these claims do not pass).
 int layer_of(const std::string& type) {

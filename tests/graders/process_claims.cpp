@@ -47,7 +47,6 @@ class Sleeper {
         ::waitpid(pid_, nullptr, 0);
     }
     pid_t pid() const { return target_; }
-    pid_t unshare_pid() const { return pid_; }
 
   private:
     pid_t pid_ = -1, target_ = -1;

@@ -26,11 +26,6 @@ namespace {
 constexpr long long monotonic_offset = 3600;  // an hour
 constexpr long long boottime_offset = 86400;  // a day: tells the two clocks apart
 
-std::vector<std::string> probe(std::vector<std::string> args) {
-    args.insert(args.begin(), probe_path(lab()));
-    return args;
-}
-
 std::vector<std::string> offsets_options() {
     return {"--net",
             "none",

@@ -34,11 +34,6 @@ namespace {
 const std::vector<std::string> ranges = {"--userns", "--uid-map", "0:100000:65536", "--gid-map",
                                          "0:100000:65536"};
 
-std::vector<std::string> probe(std::vector<std::string> args) {
-    args.insert(args.begin(), probe_path(lab()));
-    return args;
-}
-
 std::vector<std::string> with(std::vector<std::string> options,
                               const std::vector<std::string>& more) {
     options.insert(options.end(), more.begin(), more.end());

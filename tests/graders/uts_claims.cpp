@@ -43,11 +43,6 @@ const HostNamesKeeper& keeper = []() -> const HostNamesKeeper& {
     return *k;
 }();
 
-std::vector<std::string> probe(std::vector<std::string> args) {
-    args.insert(args.begin(), probe_path(lab()));
-    return args;
-}
-
 }  // namespace
 
 TEST(Uts, HostnameInsideIsTheGivenName) {

@@ -1,7 +1,6 @@
 // Lab 04's probe subcommands: what the container's network stack looks like
 // from inside, and whether a port is its own.
 #include <arpa/inet.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
@@ -39,26 +38,6 @@ int cmd_links(const Args&) {
     return 0;
 }
 
-// "addr: NAME ADDRESS/PREFIX" for every IPv4 address.
-int cmd_addr(const Args&) {
-    ifaddrs* list = nullptr;
-    if (::getifaddrs(&list) == -1) {
-        std::cerr << "probe addr: getifaddrs: " << std::strerror(errno) << "\n";
-        return 1;
-    }
-    for (ifaddrs* a = list; a; a = a->ifa_next) {
-        if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET) continue;
-        char text[INET_ADDRSTRLEN] = {};
-        auto* in = reinterpret_cast<sockaddr_in*>(a->ifa_addr);
-        ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
-        auto* mask = reinterpret_cast<sockaddr_in*>(a->ifa_netmask);
-        int prefix = mask ? __builtin_popcount(mask->sin_addr.s_addr) : 32;
-        std::cout << "addr: " << a->ifa_name << " " << text << "/" << prefix << "\n";
-    }
-    ::freeifaddrs(list);
-    return 0;
-}
-
 // Binds TCP PORT on every address of this namespace, listens, and holds it
 // ("ready PID") until stdin closes. Two containers can both do this for the
 // same port only if each has its own network namespace.
@@ -83,7 +62,6 @@ int cmd_bind(const Args& args) {
 }
 
 const probe::Register r_links("links", cmd_links, "links: 'link: NAME up|down' per interface");
-const probe::Register r_addr("addr", cmd_addr, "addr: 'addr: NAME A.B.C.D/N' per IPv4 address");
 const probe::Register r_bind("bind", cmd_bind,
                              "bind PORT: listen on TCP PORT, hold until stdin ends");
 

@@ -142,11 +142,6 @@ int cmd_pids(const Args&) {
     return 0;
 }
 
-int cmd_sleep(const Args& args) {
-    ::sleep(static_cast<unsigned>(std::stoul(args.at(0))));
-    return 0;
-}
-
 int cmd_hold(const Args&) {
     hold();
     return 0;
@@ -208,7 +203,6 @@ const probe::Register r_clocks("clocks", cmd_clocks,
 const probe::Register r_statfs("statfs", cmd_statfs,
                                "PATH: print the filesystem type (statfs f_type)");
 const probe::Register r_pids("pids", cmd_pids, "list the PIDs /proc shows");
-const probe::Register r_sleep("sleep", cmd_sleep, "N: sleep N seconds");
 const probe::Register r_hold("hold", cmd_hold, "print 'ready PID', stay until stdin closes");
 const probe::Register r_exit("exit", cmd_exit, "N: exit with status N");
 const probe::Register r_raise("raise", cmd_raise, "SIG: send ourselves signal number SIG");

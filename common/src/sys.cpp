@@ -56,6 +56,10 @@ void mkdir(const std::string& path, mode_t mode) {
     if (::mkdir(path.c_str(), mode) == -1 && errno != EEXIST) fail("mkdir(" + path + ")");
 }
 
+void mkdir_new(const std::string& path, mode_t mode) {
+    check(::mkdir(path.c_str(), mode), "mkdir(" + path + ")");
+}
+
 void mkdir_p(const std::string& path, mode_t mode) {
     std::filesystem::path partial;
     for (const auto& part : std::filesystem::path(path)) {

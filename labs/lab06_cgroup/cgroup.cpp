@@ -42,7 +42,8 @@ State before_clone(const Config& cfg) {
     //    and, if any limit was asked, write
     //    cgroupfs::subtree_control_line(cgroupfs::controllers_for(cfg))
     //    ("+memory +pids +cpu") to its cgroup.subtree_control.
-    //  - mkdir "/sys/fs/cgroup" + state.path itself (it must be new); guard it
+    //  - sys::mkdir_new "/sys/fs/cgroup" + state.path itself (it must be new:
+    //    unlike sys::mkdir, an existing directory is an error); guard it
     //    with a ScopeGuard that rmdirs it, so a refused limit leaves nothing.
     //  - write each cgroupfs::v2_limits(cfg) entry (file, value) into it,
     //    skipping an `optional` file that does not exist.

@@ -61,7 +61,8 @@ State before_clone(const Config& cfg) {
         if (!controllers.empty()) sys::write_file(dir + "/cgroup.subtree_control", controllers);
     }
     const std::string dir = directory(state);
-    sys::check(::mkdir(dir.c_str(), 0755), "mkdir(" + dir + ")");
+    // Ours alone: one left by another run is an error, not a cgroup to share.
+    sys::mkdir_new(dir, 0755);
     ScopeGuard remove([&] { sys::rmdir(dir); });  // a refused limit must not leave it behind
     for (const cgroupfs::LimitWrite& limit : cgroupfs::v2_limits(cfg)) {
         const std::string file = dir + "/" + limit.file;

@@ -37,8 +37,9 @@ Fd open(const std::string& path, int flags, mode_t mode = 0);
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, std::string_view data);  // one write(2)
 std::string readlink(const std::string& path);
-void mkdir(const std::string& path, mode_t mode);    // EEXIST is fine
-void mkdir_p(const std::string& path, mode_t mode);  // every missing level
+void mkdir(const std::string& path, mode_t mode);      // EEXIST is fine
+void mkdir_new(const std::string& path, mode_t mode);  // EEXIST is an error too
+void mkdir_p(const std::string& path, mode_t mode);    // every missing level
 void rmdir(const std::string& path);
 void symlink(const std::string& target, const std::string& link);
 void chdir(const std::string& path);

@@ -60,8 +60,9 @@ int join_and_run_checked(const Config& cfg, pid_t pid) {
     // of those cgroup.procs files.
     //
     // TODO step 4a: for each step of the order, join(pidfd, ns, step). If
-    // you joined a user namespace, become its root: setgroups(0, nullptr)
-    // (EPERM is fine: "deny"), setresgid(0, 0, 0), setresuid(0, 0, 0).
+    // you joined a user namespace, become its root: sys::setgroups({}) (an
+    // EPERM std::system_error is fine: the owner wrote "deny"), then
+    // sys::setresgid(0, 0, 0) and sys::setresuid(0, 0, 0).
     //
     // TODO step 5: take its root and working directory: sys::fchdir(root),
     // sys::chroot("."), sys::fchdir(cwd).

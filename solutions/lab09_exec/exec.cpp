@@ -39,8 +39,12 @@ void join(const Fd& pidfd, const std::map<std::string, Fd>& ns,
           const std::vector<std::string>& types) {
     int flags = 0;
     for (const auto& type : types) flags |= exec_plan::clone_flag(type);
-    if (::setns(pidfd.get(), flags) == 0) return;
-    if (errno != EINVAL) sys::fail("setns(pidfd)");
+    try {
+        sys::setns(pidfd.get(), flags);
+        return;
+    } catch (const std::system_error& e) {
+        if (e.code().value() != EINVAL) throw;
+    }
     for (const auto& type : types) sys::setns(ns.at(type).get(), exec_plan::clone_flag(type));
 }
 
@@ -85,10 +89,16 @@ int join_and_run_checked(const Config& cfg, pid_t pid) {
     for (const auto& step : steps) join(pidfd, ns, step);
     if (ns.count("user")) {
         // We are nobody there until we take an id it maps: its root.
-        // setgroups(2) is refused where the owner wrote "deny": keep none then.
-        if (::setgroups(0, nullptr) == -1 && errno != EPERM) sys::fail("setgroups(0)");
-        sys::check(::setresgid(0, 0, 0), "setresgid(0, 0, 0)");
-        sys::check(::setresuid(0, 0, 0), "setresuid(0, 0, 0)");
+        // setgroups(2) is refused (EPERM) where the owner wrote "deny"; we
+        // cannot read /proc/self/setgroups to know: that /proc is the
+        // container's now, and we are not yet in its PID namespace.
+        try {
+            sys::setgroups({});
+        } catch (const std::system_error& e) {
+            if (e.code().value() != EPERM) throw;
+        }
+        sys::setresgid(0, 0, 0);
+        sys::setresuid(0, 0, 0);
     }
 
     // Step 5: its root and working directory.

@@ -167,6 +167,26 @@ TEST(Exec, JoinsTheCgroup) {
         << "the joined process should be in the container's cgroups (its limits count for it)";
 }
 
+TEST(Exec, BecomesRootOfTheContainersUserNamespace) {
+    claim(2, "lab09 step 4 (user namespace: become its root)");
+    // Root of this container is host uid/gid 100000; we join as host root.
+    auto c = Running::start(
+        container_lab,
+        {"--userns", "--uid-map", "0:100000:65536", "--gid-map", "0:100000:65536", "--net", "none"},
+        {"/bin/probe", "hold"});
+    Result r = run(9, target(c), {"/bin/sh", "-c", "id -u; id -g; cat /proc/self/uid_map"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::istringstream out(r.out);
+    std::string uid, gid;
+    out >> uid >> gid;
+    EXPECT_EQ(uid, "0") << "inside, the joined command should be root of the user namespace:\n"
+                        << r.out;
+    EXPECT_EQ(gid, "0") << r.out;
+    EXPECT_NE(r.out.find("100000"), std::string::npos)
+        << "its uid_map should be the container's (0 -> 100000):\n"
+        << r.out;
+}
+
 TEST(Exec, ExitStatusAndSignalsPassThrough) {
     claim(2, "lab09 step 6 (wait, forward)");
     auto c = start_container();

@@ -30,6 +30,7 @@
 #include "nslab/signals.hpp"
 #include "nslab/sync_pipe.hpp"
 #include "nslab/sys.hpp"
+#include "nslab/time_plan.hpp"
 #include "nslab/timings.hpp"
 
 namespace nslab {
@@ -173,7 +174,8 @@ int run_container(const Config& cfg) {
 
     idmap::check(cfg);              // rootless: refuse what needs root; check the id maps
     mount_plan::check_rootfs(cfg);  // --rootfs is a directory pivot_root can use
-    timings.mark("checks: id maps, rootfs");
+    time_plan::check(cfg);          // offsets the kernel takes; time namespaces here
+    timings.mark("checks: id maps, rootfs, offsets");
     time::before_clone(cfg);  // unshare(CLONE_NEWTIME), write offsets
     timings.mark("time namespace", cfg.has(Layer::time));
     cgroup::State cgroup = cgroup::before_clone(cfg);  // mkdir, write limits

@@ -39,6 +39,12 @@ void check_offsets(const Config& cfg) {
     check_offset("--boottime-offset", cfg.boottime_offset, now(CLOCK_BOOTTIME, "CLOCK_BOOTTIME"));
 }
 
+void check(const Config& cfg) {
+    if (!cfg.has(Layer::time)) return;
+    check_offsets(cfg);
+    require_time_namespaces();
+}
+
 void require_time_namespaces(const std::string& ns_dir) {
     if (sys::exists(ns_dir + "/time")) return;
     throw std::runtime_error("this kernel has no time namespaces (no " + ns_dir +

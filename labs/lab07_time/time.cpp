@@ -16,12 +16,6 @@ namespace nslab::time {
 
 namespace {
 
-// Given: a namespace belongs to the user namespace of the process that makes
-// it. With --userns the time namespace must be the container's: made inside.
-bool made_by_child(const Config& cfg) {
-    return cfg.userns;
-}
-
 void new_namespace_with_offsets(const Config& cfg) {
     // TODO step 1: create a new time namespace with sys::unshare(CLONE_NEWTIME).
     // It becomes this process's time_for_children: we stay in the host's
@@ -40,17 +34,13 @@ void new_namespace_with_offsets(const Config& cfg) {
 }  // namespace
 
 void before_clone(const Config& cfg) {
-    if (!cfg.has(Layer::time)) return;
-    // Given: the kernel keeps each clock inside within [0, KTIME_SEC_MAX/2]
-    // seconds; say which option is wrong before anything is made.
-    time_plan::check_offsets(cfg);
-    time_plan::require_time_namespaces();
-    if (made_by_child(cfg)) return;
+    // (The runtime has checked the offsets already: time_plan::check.)
+    if (!cfg.has(Layer::time) || time_plan::made_by_child(cfg)) return;
     new_namespace_with_offsets(cfg);
 }
 
 void in_child(const Config& cfg) {
-    if (!cfg.has(Layer::time) || !made_by_child(cfg)) return;
+    if (!cfg.has(Layer::time) || !time_plan::made_by_child(cfg)) return;
     // Given: becoming root of the user namespace (setresuid) made us
     // non-dumpable, and the /proc/self files of a non-dumpable process belong
     // to the host's root, not to us: timens_offsets would refuse our write.

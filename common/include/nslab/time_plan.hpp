@@ -32,4 +32,15 @@ void check_offsets(const Config& cfg);
 // came in Linux 5.6 with CONFIG_TIME_NS.
 void require_time_namespaces(const std::string& ns_dir = "/proc/self/ns");
 
+// With the time layer on: both, before anything is made (the runtime's
+// checks); without it, nothing.
+void check(const Config& cfg);
+
+// A namespace belongs to the user namespace of the process that makes it.
+// With --userns the time namespace must be the container's: the child makes
+// it, inside; otherwise the runtime does, before the clone.
+inline bool made_by_child(const Config& cfg) {
+    return cfg.userns;
+}
+
 }  // namespace nslab::time_plan

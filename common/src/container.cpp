@@ -17,8 +17,10 @@
 #include <cstring>
 
 #include "nslab/errors.hpp"
+#include "nslab/exec_plan.hpp"
 #include "nslab/idmap.hpp"
 #include "nslab/layers/cgroup.hpp"
+#include "nslab/layers/exec.hpp"
 #include "nslab/layers/ipc.hpp"
 #include "nslab/layers/mount.hpp"
 #include "nslab/layers/net.hpp"
@@ -160,6 +162,15 @@ int wait_forwarding_signals(pid_t child) {
         int status = 0;
         pid_t done = ::waitpid(child, &status, WNOHANG);
         if (done == child) return status;
+    }
+}
+
+int join_container(const Config& cfg) {
+    const pid_t pid = exec_plan::target_pid(cfg);
+    try {
+        return exec::join_and_run(cfg, pid);
+    } catch (const std::system_error& e) {
+        exec_plan::rethrow_explained(e, pid);
     }
 }
 

@@ -5,7 +5,6 @@
 #include "nslab/cli.hpp"
 #include "nslab/container.hpp"
 #include "nslab/errors.hpp"
-#include "nslab/layers/exec.hpp"
 #include "nslab/show_identity.hpp"
 
 int main(int argc, char** argv) {
@@ -16,7 +15,7 @@ int main(int argc, char** argv) {
         if (parsed.exit_now) return *parsed.exit_now;
         const Config& cfg = parsed.config;
         if (cfg.lab == 0) return show_identity(cfg);
-        if (cfg.lab == 9) return exec::join_and_run(cfg);
+        if (cfg.lab == 9) return join_container(cfg);
         return run_container(cfg);
     } catch (const UsageError& e) {
         std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", program.c_str(), e.what(),

@@ -38,7 +38,9 @@ namespace {
     throw NotImplemented("lab09_exec", 4, "setns(2)");
 }
 
-int join_and_run_checked(const Config& cfg, pid_t pid) {
+}  // namespace
+
+int join_and_run(const Config& cfg, pid_t pid) {
     // TODO step 1: hold the process with sys::pidfd_open(pid): unlike a PID,
     // a pidfd cannot come to mean another process that reused the number.
     //
@@ -73,17 +75,6 @@ int join_and_run_checked(const Config& cfg, pid_t pid) {
     (void)cfg;
     (void)pid;
     throw NotImplemented("lab09_exec", 1, "pidfd_open(2), setns(2), nsenter(1)");
-}
-
-}  // namespace
-
-int join_and_run(const Config& cfg) {
-    const pid_t pid = exec_plan::target_pid(cfg);
-    try {
-        return join_and_run_checked(cfg, pid);
-    } catch (const std::system_error& e) {
-        exec_plan::rethrow_explained(e, pid);  // one clear line for what a user can fix
-    }
 }
 
 }  // namespace nslab::exec

@@ -48,7 +48,9 @@ void join(const Fd& pidfd, const std::map<std::string, Fd>& ns,
     for (const auto& type : types) sys::setns(ns.at(type).get(), exec_plan::clone_flag(type));
 }
 
-int join_and_run_checked(const Config& cfg, pid_t pid) {
+}  // namespace
+
+int join_and_run(const Config& cfg, pid_t pid) {
     // Step 1: hold the process by a pidfd, so a PID reused by another
     // process after it ended cannot send us somewhere else.
     Fd pidfd = sys::pidfd_open(pid);
@@ -114,17 +116,6 @@ int join_and_run_checked(const Config& cfg, pid_t pid) {
     pid_t child = sys::fork();
     if (child == 0) exec_or_exit(cfg, original_mask);
     return exit_status_of(wait_forwarding_signals(child));
-}
-
-}  // namespace
-
-int join_and_run(const Config& cfg) {
-    const pid_t pid = exec_plan::target_pid(cfg);
-    try {
-        return join_and_run_checked(cfg, pid);
-    } catch (const std::system_error& e) {
-        exec_plan::rethrow_explained(e, pid);  // one clear line for what a user can fix
-    }
 }
 
 }  // namespace nslab::exec

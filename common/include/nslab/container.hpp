@@ -15,6 +15,10 @@ namespace nslab {
 // 125 when the runtime failed, 126 not executable, 127 not found.
 int run_container(const Config& cfg);
 
+// Lab 09: the process cfg names (--pid or --pid-file), joined with
+// exec::join_and_run; an ESRCH or EPERM on the way is one clear line.
+int join_container(const Config& cfg);
+
 // Runs cfg.command in place of this forked child, with `original_mask` as
 // the signal mask. Nobody to report to: a failure is one line on stderr and
 // exit status 126/127 (125 if the runtime failed).

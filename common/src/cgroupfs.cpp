@@ -21,6 +21,7 @@
 
 #include "nslab/errors.hpp"
 #include "nslab/layers/cgroup.hpp"
+#include "nslab/parse.hpp"
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
 
@@ -237,11 +238,12 @@ void validate(const Config& cfg, const Host& host, long cpus_online) {
     if (cfg.cpus) {
         char text[64];
         std::snprintf(text, sizeof text, "%g", *cfg.cpus);
-        const std::string bad = "invalid value '" + std::string(text) + "' for --cpus: ";
         if (*cfg.cpus > static_cast<double>(cpus_online))
-            throw UsageError(bad + "this machine has " + std::to_string(cpus_online) + " CPUs");
+            parse::invalid("--cpus", text,
+                           "this machine has " + std::to_string(cpus_online) + " CPUs");
         if (cpu_quota(*cfg.cpus).quota_us < 1000)
-            throw UsageError(bad + "at least 0.01 (the kernel's smallest quota is 1 ms a period)");
+            parse::invalid("--cpus", text,
+                           "at least 0.01 (the kernel's smallest quota is 1 ms a period)");
     }
     struct Need {
         const char* option;

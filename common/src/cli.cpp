@@ -221,7 +221,7 @@ ParsedCommandLine parse_command_line(int lab, int argc, const char* const* argv)
         else if (mode == "bridge")
             cfg.net = NetMode::bridge;
         else
-            throw UsageError("invalid value '" + mode + "' for --net: expected none or bridge");
+            parse::invalid("--net", mode, "expected none or bridge");
     }
     if (vm.count("ip")) {
         if (cfg.net != NetMode::bridge) throw UsageError("--ip needs --net bridge");

@@ -60,8 +60,7 @@ Lease Lease::take(const std::string& dir, const Cidr& subnet, std::optional<Cidr
                   const std::string& veth) {
     if (wanted) {
         std::string why = net_plan::refuse_requested(subnet, *wanted);
-        if (!why.empty())
-            throw UsageError("invalid value '" + parse::to_string(*wanted) + "' for --ip: " + why);
+        if (!why.empty()) parse::invalid("--ip", parse::to_string(*wanted), why);
     }
     sys::mkdir_p(dir, 0755);
     const LeaseRecord me{::getpid(), start_time_of(::getpid()).value_or(0), veth};

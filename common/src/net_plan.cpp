@@ -37,13 +37,12 @@ std::optional<T> number(std::string_view text) {
 Cidr subnet_from(std::string_view text) {
     Cidr c = parse::cidr(subnet_variable, text);
     if (c.prefix > 29)
-        throw UsageError("invalid value '" + std::string(text) + "' for " +
-                         std::string(subnet_variable) +
-                         ": the prefix must be at most /29 (a bridge and some containers)");
+        parse::invalid(subnet_variable, text,
+                       "the prefix must be at most /29 (a bridge and some containers)");
     if (c.address != network_of(c))
-        throw UsageError("invalid value '" + std::string(text) + "' for " +
-                         std::string(subnet_variable) + ": the host bits must be zero, as in " +
-                         parse::to_string({network_of(c), c.prefix}));
+        parse::invalid(
+            subnet_variable, text,
+            "the host bits must be zero, as in " + parse::to_string({network_of(c), c.prefix}));
     return c;
 }
 

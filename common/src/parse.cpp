@@ -10,12 +10,12 @@
 
 namespace nslab::parse {
 
-namespace {
-
-[[noreturn]] void bad(std::string_view option, std::string_view text, std::string_view why) {
+void invalid(std::string_view option, std::string_view text, std::string_view why) {
     throw UsageError("invalid value '" + std::string(text) + "' for " + std::string(option) + ": " +
                      std::string(why));
 }
+
+namespace {
 
 // `text` is a part of the value `whole_value` the user gave, which the
 // message names (the "a" of "a:b:c" alone would not say which option).
@@ -24,9 +24,9 @@ T whole(std::string_view option, std::string_view text, std::string_view what,
         std::string_view whole_value) {
     T value{};
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec == std::errc::result_out_of_range) bad(option, whole_value, "out of range");
+    if (ec == std::errc::result_out_of_range) invalid(option, whole_value, "out of range");
     if (ec != std::errc() || end != text.data() + text.size() || text.empty())
-        bad(option, whole_value, what);
+        invalid(option, whole_value, what);
     return value;
 }
 
@@ -38,7 +38,7 @@ T whole(std::string_view option, std::string_view text, std::string_view what) {
 }  // namespace
 
 std::uint64_t size(std::string_view option, std::string_view text) {
-    if (!text.empty() && text.front() == '-') bad(option, text, "a size cannot be negative");
+    if (!text.empty() && text.front() == '-') invalid(option, text, "a size cannot be negative");
     std::string_view digits = text;
     std::uint64_t unit = 1;
     if (!digits.empty()) {
@@ -66,15 +66,16 @@ std::uint64_t size(std::string_view option, std::string_view text) {
     }
     auto value = whole<std::uint64_t>(option, digits.empty() ? text : digits,
                                       "expected a size such as 4096, 512K, 64M or 1G", text);
-    if (value == 0) bad(option, text, "a size must be greater than 0");
-    if (value > std::numeric_limits<std::uint64_t>::max() / unit) bad(option, text, "too large");
+    if (value == 0) invalid(option, text, "a size must be greater than 0");
+    if (value > std::numeric_limits<std::uint64_t>::max() / unit)
+        invalid(option, text, "too large");
     return value * unit;
 }
 
 std::uint64_t positive(std::string_view option, std::string_view text) {
-    if (!text.empty() && text.front() == '-') bad(option, text, "must be greater than 0");
+    if (!text.empty() && text.front() == '-') invalid(option, text, "must be greater than 0");
     auto value = whole<std::uint64_t>(option, text, "expected a whole number");
-    if (value == 0) bad(option, text, "must be greater than 0");
+    if (value == 0) invalid(option, text, "must be greater than 0");
     return value;
 }
 
@@ -87,8 +88,8 @@ double positive_decimal(std::string_view option, std::string_view text) {
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || end != text.data() + text.size() || text.empty() ||
         !std::isfinite(value))
-        bad(option, text, "expected a number such as 0.5 or 2");
-    if (value <= 0) bad(option, text, "must be greater than 0");
+        invalid(option, text, "expected a number such as 0.5 or 2");
+    if (value <= 0) invalid(option, text, "must be greater than 0");
     return value;
 }
 
@@ -99,33 +100,33 @@ IdMapEntry id_map(std::string_view option, std::string_view text) {
     for (int i = 0; i < 3; ++i) {
         size_t colon = rest.find(':');
         if ((i < 2) != (colon != std::string_view::npos))
-            bad(option, text, "expected INSIDE:OUTSIDE:COUNT, such as 0:1000:1");
+            invalid(option, text, "expected INSIDE:OUTSIDE:COUNT, such as 0:1000:1");
         std::string_view field = rest.substr(0, colon);
-        if (!field.empty() && field.front() == '-') bad(option, text, "ids cannot be negative");
+        if (!field.empty() && field.front() == '-') invalid(option, text, "ids cannot be negative");
         *fields[i] = whole<std::uint32_t>(option, field,
                                           "expected INSIDE:OUTSIDE:COUNT, such as 0:1000:1", text);
         rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
     }
-    if (entry.count == 0) bad(option, text, "COUNT must be at least 1");
+    if (entry.count == 0) invalid(option, text, "COUNT must be at least 1");
     // 4294967295 is the kernel's "no id" ((uid_t)-1) and cannot be mapped.
     constexpr std::uint64_t no_id = 0xFFFFFFFFULL;
     if (std::uint64_t{entry.inside} + entry.count > no_id ||
         std::uint64_t{entry.outside} + entry.count > no_id)
-        bad(option, text, "the range goes past the largest id (4294967294)");
+        invalid(option, text, "the range goes past the largest id (4294967294)");
     return entry;
 }
 
 Cidr cidr(std::string_view option, std::string_view text) {
     size_t slash = text.find('/');
     if (slash == std::string_view::npos)
-        bad(option, text, "expected ADDRESS/PREFIX, such as 10.88.0.2/16");
+        invalid(option, text, "expected ADDRESS/PREFIX, such as 10.88.0.2/16");
     std::string address(text.substr(0, slash));
     in_addr parsed{};
     if (::inet_pton(AF_INET, address.c_str(), &parsed) != 1)
-        bad(option, text, "'" + address + "' is not an IPv4 address");
+        invalid(option, text, "'" + address + "' is not an IPv4 address");
     int prefix =
         whole<int>(option, text.substr(slash + 1), "expected a prefix length from 1 to 30", text);
-    if (prefix < 1 || prefix > 30) bad(option, text, "the prefix length must be from 1 to 30");
+    if (prefix < 1 || prefix > 30) invalid(option, text, "the prefix length must be from 1 to 30");
     return Cidr{ntohl(parsed.s_addr), prefix};
 }
 
@@ -137,22 +138,23 @@ std::string to_string(const Cidr& cidr) {
 }
 
 std::string hostname(std::string_view option, std::string_view text) {
-    if (text.empty()) bad(option, text, "a hostname cannot be empty");
-    if (text.size() > 64) bad(option, text, "a hostname has at most 64 characters (HOST_NAME_MAX)");
+    if (text.empty()) invalid(option, text, "a hostname cannot be empty");
+    if (text.size() > 64)
+        invalid(option, text, "a hostname has at most 64 characters (HOST_NAME_MAX)");
     size_t label_start = 0;
     for (size_t i = 0; i <= text.size(); ++i) {
         if (i == text.size() || text[i] == '.') {
             std::string_view label = text.substr(label_start, i - label_start);
-            if (label.empty()) bad(option, text, "empty label (two dots, or a dot at an end)");
+            if (label.empty()) invalid(option, text, "empty label (two dots, or a dot at an end)");
             if (label.front() == '-' || label.back() == '-')
-                bad(option, text, "a label cannot start or end with '-'");
+                invalid(option, text, "a label cannot start or end with '-'");
             label_start = i + 1;
             continue;
         }
         char c = text[i];
         bool ok =
             (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-        if (!ok) bad(option, text, "only letters, digits, '-' and '.' are allowed");
+        if (!ok) invalid(option, text, "only letters, digits, '-' and '.' are allowed");
     }
     return std::string(text);
 }

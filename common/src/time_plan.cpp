@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "nslab/errors.hpp"
+#include "nslab/parse.hpp"
 #include "nslab/sys.hpp"
 
 namespace nslab::time_plan {
@@ -16,8 +17,7 @@ std::string offsets_text(std::int64_t monotonic, std::int64_t boottime) {
 
 void check_offset(std::string_view option, std::int64_t offset, std::int64_t now_seconds) {
     auto refuse = [&](const std::string& why) {
-        throw UsageError("invalid value '" + std::to_string(offset) + "' for " +
-                         std::string(option) + ": " + why);
+        parse::invalid(option, std::to_string(offset), why);
     };
     // Compare without overflow: offset may be near INT64_MIN or INT64_MAX.
     if (offset < -now_seconds)

@@ -62,6 +62,13 @@ std::string directory_of(const Host& host, const std::string& controller) {
     return it == host.v1_dirs.end() ? std::string() : it->second;
 }
 
+// The v1 freezer cgroup at `path` (relative to a hierarchy), for kill_all;
+// "" when the host has no freezer hierarchy.
+std::string freezer_of(const Host& host, const std::string& path) {
+    std::string freezer = directory_of(host, "freezer");
+    return freezer.empty() ? freezer : freezer + path;
+}
+
 }  // namespace
 
 std::string to_string(Mode mode) {
@@ -356,9 +363,8 @@ std::uint64_t oom_kills(const Host& host, const std::string& path) {
 }
 
 void remove(const Host& host, const std::string& path) {
-    std::string freezer = directory_of(host, "freezer");
     for (const std::string& hierarchy : host.hierarchies())
-        kill_all(hierarchy + path, freezer.empty() ? freezer : freezer + path);
+        kill_all(hierarchy + path, freezer_of(host, path));
     for (const std::string& hierarchy : host.hierarchies()) rmdir_with_retries(hierarchy + path);
 }
 
@@ -386,7 +392,6 @@ std::vector<std::string> cleanup_stale(std::vector<std::string>* errors) {
     using namespace cgroupfs;
     std::vector<std::string> removed;
     const Host& h = host();
-    const std::string freezer = h.v1_dirs.count("freezer") ? h.v1_dirs.at("freezer") : "";
     for (const std::string& hierarchy : h.hierarchies()) {
         const std::string parent = hierarchy + "/" + std::string(parent_name);
         std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(parent.c_str()), ::closedir);
@@ -399,7 +404,7 @@ std::vector<std::string> cleanup_stale(std::vector<std::string>* errors) {
             const std::string path = parent + "/" + entry->d_name;
             try {
                 const std::string relative = "/" + std::string(parent_name) + "/" + entry->d_name;
-                kill_all(path, freezer.empty() ? freezer : freezer + relative);
+                kill_all(path, freezer_of(h, relative));
                 rmdir_with_retries(path);
                 removed.push_back(path);
             } catch (const std::exception& e) {

@@ -80,6 +80,19 @@ int run_command(const Config& cfg, SyncPipe& sync, const sigset_t& original_mask
     return pid::init_loop(cfg, command);
 }
 
+// With --userns the time namespace must be the container's: the child
+// makes it inside its own user namespace (a rootless runtime has no
+// CAP_SYS_TIME in the host's), then enters it, because it may exec the
+// command itself and --init's PID 1 never execs.
+void time_inside(const Config& cfg) {
+    // Becoming root of the user namespace (setresuid) made us non-dumpable,
+    // and the /proc/self files of a non-dumpable process belong to the host's
+    // root, not to us: timens_offsets would refuse our write.
+    sys::prctl(PR_SET_DUMPABLE, 1);
+    time::new_namespace_with_offsets(cfg);
+    time::enter_new_namespace();
+}
+
 // The container's first process. Nothing throws out of it: a failure is
 // reported to the parent over the sync pipe and the child exits 125.
 int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net, SyncPipe& sync,
@@ -95,7 +108,8 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net, 
         user::in_child(cfg);                    // become root of the user namespace
         sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // again: a new euid cleared it (prctl(2))
         steps.mark("user: become root", cfg.has(Layer::user) && cfg.userns);
-        time::in_child(cfg);  // with --userns: a time namespace it owns, entered
+        if (cfg.has(Layer::time) && time_plan::made_by_child(cfg))
+            time_inside(cfg);  // with --userns: a time namespace it owns, entered
         steps.mark("time namespace (inside)", cfg.has(Layer::time) && cfg.userns);
         net::in_child(cfg, net);  // lo up; eth0 address and route
         steps.mark("net: lo, eth0 address, route", cfg.has(Layer::net));
@@ -187,7 +201,8 @@ int run_container(const Config& cfg) {
     mount_plan::check_rootfs(cfg);  // --rootfs is a directory pivot_root can use
     time_plan::check(cfg);          // offsets the kernel takes; time namespaces here
     timings.mark("checks: id maps, rootfs, offsets");
-    time::before_clone(cfg);  // unshare(CLONE_NEWTIME), write offsets
+    if (cfg.has(Layer::time) && !time_plan::made_by_child(cfg))
+        time::new_namespace_with_offsets(cfg);  // unshare(CLONE_NEWTIME), write offsets
     timings.mark("time namespace", cfg.has(Layer::time));
     cgroup::State cgroup = cgroup::before_clone(cfg);  // mkdir, write limits
     ScopeGuard remove_cgroup([&] { cgroup::after_exit(cfg, cgroup, 0); });

@@ -8,28 +8,25 @@
 //
 // Two kernel rules shape this file. The offsets can be written only until a
 // process has entered the namespace, so CLONE_NEWTIME does not go in the
-// clone flags (clone3(2) takes it, but the child is born inside; clone(2)
-// refuses it: its bit lies in the byte of the termination signal). And
+// clone flags (clone3(2) takes it, but the child is born inside; legacy
+// clone(2) cannot: its bit lies in the byte of the termination signal). And
 // unshare(2) does not move the caller: the new namespace becomes its
 // time_for_children, entered by the next child it creates. So: unshare,
-// write the offsets, then clone.
-// With a user namespace the child does the same from inside it (step 3).
+// write the offsets, then clone. With a user namespace the child does the
+// same from inside it, then enters the namespace itself (step 3).
 #include "nslab/layers/time.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
-#include <sys/prctl.h>
 
 #include "nslab/sys.hpp"
 #include "nslab/time_plan.hpp"
 
 namespace nslab::time {
 
-namespace {
-
 void new_namespace_with_offsets(const Config& cfg) {
     // Step 1: a new time namespace for our children; we stay in the host's.
-    // It needs CAP_SYS_TIME in our user namespace.
+    // It needs CAP_SYS_ADMIN in our user namespace.
     sys::unshare(CLONE_NEWTIME);
 
     // Step 2: the offsets, both lines in one write(2), before any process is
@@ -38,21 +35,7 @@ void new_namespace_with_offsets(const Config& cfg) {
                     time_plan::offsets_text(cfg.monotonic_offset, cfg.boottime_offset));
 }
 
-}  // namespace
-
-void before_clone(const Config& cfg) {
-    // (The runtime has checked the offsets already: time_plan::check.)
-    if (!cfg.has(Layer::time) || time_plan::made_by_child(cfg)) return;
-    new_namespace_with_offsets(cfg);
-}
-
-void in_child(const Config& cfg) {
-    if (!cfg.has(Layer::time) || !time_plan::made_by_child(cfg)) return;
-    // Becoming root of the user namespace (setresuid) made us
-    // non-dumpable, and the /proc/self files of a non-dumpable process belong
-    // to the host's root, not to us: timens_offsets would refuse our write.
-    sys::prctl(PR_SET_DUMPABLE, 1);
-    new_namespace_with_offsets(cfg);
+void enter_new_namespace() {
     // Step 3: unshare moved only our future children, and the command may be
     // exec'd by us, not a child. As root of our own user namespace we may
     // enter the new namespace ourselves; that locks the offsets.

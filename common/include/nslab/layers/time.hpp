@@ -5,15 +5,14 @@
 
 namespace nslab::time {
 
-// The offsets can be written only while no process is inside, so
-// CLONE_NEWTIME stays out of the clone flags; unshare(2) moves only the
-// caller's future children: so the runtime unshares and writes the offsets
-// before it creates the child.
-void before_clone(const Config& cfg);
+// Steps 1 and 2: a new time namespace for the caller's next children, its
+// offsets written while nobody is inside yet. The runtime calls it before
+// clone(2); with --userns the child calls it, inside the container's user
+// namespace (time_plan::made_by_child; container.cpp decides which).
+void new_namespace_with_offsets(const Config& cfg);
 
-// With --userns the time namespace must belong to the container's user
-// namespace (a rootless runtime has no CAP_SYS_TIME in the host's): the
-// child makes it, writes the offsets and enters it itself with setns(2).
-void in_child(const Config& cfg);
+// Step 3: move the caller itself into its time_for_children (with --userns
+// the child may exec the command itself, and --init's PID 1 never execs).
+void enter_new_namespace();
 
 }  // namespace nslab::time

@@ -18,33 +18,35 @@ namespace nslab::user {
 
 unsigned long clone_flags(const Config& cfg) {
     if (!cfg.has(Layer::user) || !cfg.userns) return 0;
-    // TODO step 1: return CLONE_NEWUSER. The orchestrator ORs it into the
-    // same clone(2) as the other CLONE_NEW* flags; the kernel makes the user
-    // namespace first and the others belong to it.
+    // TODO step 1: the child is in a new user namespace, which owns the other
+    // namespaces of the same clone (user_namespaces(7), clone(2)). Why does
+    // that let a user without privilege make them at all?
     throw NotImplemented("lab05_user", 1, "user_namespaces(7), clone(2)");
 }
 
 void in_parent(const Config& cfg, pid_t child) {
     (void)child;
     if (!cfg.has(Layer::user) || !cfg.userns) return;
-    // TODO steps 2-4: the child waits on the sync pipe while you write its
-    // maps. idmap::plan(cfg) gives the text of each map ("0 1000 1\n") and
-    // whether setgroups must be denied. With sys::write_file (one write(2)),
-    // in THIS order:
-    //  2. plan.uid_map to /proc/CHILD/uid_map;
-    //  3. if plan.deny_setgroups: "deny" to /proc/CHILD/setgroups;
-    //  4. plan.gid_map to /proc/CHILD/gid_map.
+    // TODO step 2: uid 0 inside is the uid idmap::plan maps it to outside
+    // (user_namespaces(7), "Defining user and group ID mappings"). Why must
+    // the parent write it, in one write?
+    //
+    // TODO step 3: as a user, setgroups is off for good in the child's
+    // namespace before its gid map is written (user_namespaces(7), "The
+    // /proc/PID/setgroups file"). What could its root do otherwise?
+    //
+    // TODO step 4: gid 0 inside is the gid the plan maps it to outside
+    // (user_namespaces(7)). What would the child see if it went on first?
     throw NotImplemented("lab05_user", 2,
                          "user_namespaces(7): \"Defining user and group ID mappings\"");
 }
 
 void in_child(const Config& cfg) {
     if (!cfg.has(Layer::user) || !cfg.userns) return;
-    // TODO step 5: become uid 0 and gid 0 of the namespace, in this order:
-    //  - unless /proc/self/setgroups reads "deny\n", drop the supplementary
-    //    groups with sys::setgroups({});
-    //  - sys::setresgid(0, 0, 0);
-    //  - sys::setresuid(0, 0, 0).
+    // TODO step 5: the command is uid 0 and gid 0 of the namespace, with no
+    // supplementary group of the host's where it may drop them
+    // (capabilities(7), setresuid(2), setgroups(2)). Why before execve, and
+    // why the uid last?
     throw NotImplemented("lab05_user", 5, "setresuid(2), setgroups(2), capabilities(7)");
 }
 

@@ -14,18 +14,17 @@ namespace nslab::ipc {
 
 unsigned long clone_flags(const Config& cfg) {
     if (!cfg.has(Layer::ipc)) return 0;
-    // TODO step 1: return the clone(2) flag that gives the child a new IPC
-    // namespace (System V objects and POSIX message queues of its own).
+    // TODO step 1: the child starts with System V objects and message queues
+    // of its own (ipc_namespaces(7), clone(2)). What could it do to the
+    // host's without?
     throw NotImplemented("lab08_ipc", 1, "ipc_namespaces(7), clone(2)");
 }
 
 void in_child(const Config& cfg) {
     if (!cfg.has(Layer::ipc)) return;
-    // TODO step 2: the orchestrator calls this after the mount layer, so we
-    // are under the new root and /dev is the container's own tmpfs. Make the
-    // directory /dev/mqueue (sys::mkdir, mode 01777) and mount a fresh
-    // "mqueue" file system on it (sys::mount, with MS_NOSUID | MS_NODEV |
-    // MS_NOEXEC). It shows the queues of the IPC namespace we are in now.
+    // TODO step 2: /dev/mqueue inside lists this IPC namespace's queues, not
+    // the host's (mq_overview(7), "Mounting the message queue file system").
+    // Whose queues does an mqueue file system show?
     throw NotImplemented("lab08_ipc", 2, "mq_overview(7), mount(2)");
 }
 

@@ -28,10 +28,10 @@ namespace {
 // (Linux >= 5.8); older kernels take the /proc/PID/ns fds one at a time.
 [[maybe_unused]] void join(const Fd& pidfd, const std::map<std::string, Fd>& ns,
                            const std::vector<std::string>& types) {
-    // TODO step 4b: OR together exec_plan::clone_flag(type) of every type
-    // and make ONE setns(pidfd, flags) call: the kernel joins them all or
-    // none. If it fails with EINVAL (a kernel older than 5.8 takes no pidfd),
-    // setns each type's fd from `ns` (sys::setns) one at a time, in order.
+    // TODO step 4b: every namespace of `types` is joined at once, all or
+    // none, through the pidfd; a kernel older than 5.8 refuses a pidfd
+    // (EINVAL), and then the fds of `ns` are joined one at a time, in order
+    // (setns(2)). Why does one call on a pidfd not need the order?
     (void)pidfd;
     (void)ns;
     (void)types;
@@ -41,37 +41,32 @@ namespace {
 }  // namespace
 
 int join_and_run(const Config& cfg, pid_t pid) {
-    // TODO step 1: hold the process with sys::pidfd_open(pid): unlike a PID,
-    // a pidfd cannot come to mean another process that reused the number.
+    // TODO step 1: a handle on the target that cannot come to mean another
+    // process if its PID is reused (pidfd_open(2)). What can a PID mean a
+    // moment later?
     //
-    // TODO step 2: for each type of exec_plan::join_order, compare
-    // procfs::namespace_inode(pid, type) with ours (::getpid()); for each
-    // that differs, remember the type (in `differing`) and open
-    // /proc/PID/ns/TYPE (sys::open, O_RDONLY) into `ns`, a
-    // std::map<std::string, Fd> from type to fd. If none differs, throw
-    // std::runtime_error("PID N is not in a container: ...").
-    // While /proc is still the host's, also open /proc/PID/root and
-    // /proc/PID/cwd (O_RDONLY | O_DIRECTORY), compute the cgroup files with
-    // exec_plan::cgroup_procs_files(its /proc/PID/cgroup, our
-    // /proc/self/cgroup, our /proc/self/mountinfo) and the order with
-    // exec_plan::join_steps(differing, exec_plan::owned_outside(ns)). Then
-    // sys::pidfd_send_signal(pidfd, 0): is it the same, live process?
-    // And sys::prctl(PR_SET_DUMPABLE, 0), so the container cannot read us.
+    // TODO step 2: every namespace type (exec_plan::join_order) in which the
+    // target differs from us has its /proc/PID/ns file open; its root and
+    // working directory are open; the cgroup files and the join steps are
+    // computed (exec_plan.hpp); a target that differs in nothing is refused
+    // with one line; the target is checked to be alive; we are non-dumpable
+    // (namespaces(7), setns(2), prctl(2)). Why all of this before any join?
     //
-    // TODO step 3: join its cgroup: write our PID (sys::write_file) to each
-    // of those cgroup.procs files.
+    // TODO step 3: we are in the container's cgroup (cgroups(7), "Creating
+    // cgroups and moving processes"). Why before the cgroup namespace?
     //
-    // TODO step 4a: for each step of the order, join(pidfd, ns, step). If
-    // you joined a user namespace, become its root: sys::setgroups({}) (an
-    // EPERM std::system_error is fine: the owner wrote "deny"), then
-    // sys::setresgid(0, 0, 0) and sys::setresuid(0, 0, 0).
+    // TODO step 4a: we are in each of its namespaces, group by group in the
+    // order of the join steps; after a user namespace, uid 0 and gid 0 of it
+    // (setns(2), user_namespaces(7)). Why the user namespace first?
     //
-    // TODO step 5: take its root and working directory: sys::fchdir(root),
-    // sys::chroot("."), sys::fchdir(cwd).
+    // TODO step 5: our root and working directory are the target's, taken
+    // from the fds opened in step 2 (chroot(2), fchdir(2)). Why not the
+    // mount namespace's root?
     //
-    // TODO step 6: block wait_loop_signals() (sigprocmask, keep the old
-    // mask), sys::fork(); the child calls exec_or_exit(cfg, old mask); the
-    // parent returns exit_status_of(wait_forwarding_signals(child)).
+    // TODO step 6: the command runs in a child, born in the container's PID
+    // namespace, with the signal mask the runtime started with; we pass
+    // signals on and return its exit status (pid_namespaces(7), fork(2)).
+    // Why does setns to a PID namespace need the fork?
     (void)cfg;
     (void)pid;
     throw NotImplemented("lab09_exec", 1, "pidfd_open(2), setns(2), nsenter(1)");

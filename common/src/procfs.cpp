@@ -1,9 +1,7 @@
 #include "nslab/procfs.hpp"
 
 #include <dirent.h>
-#include <sys/stat.h>
 
-#include <cerrno>
 #include <charconv>
 #include <sstream>
 
@@ -32,30 +30,6 @@ std::vector<pid_t> parse_pid_list(std::string_view text) {
     std::istringstream in{std::string(text)};
     for (pid_t pid; in >> pid;) pids.push_back(pid);
     return pids;
-}
-
-Status parse_status_fields(std::string_view text) {
-    auto fields = parse_status(text);
-    Status status;
-    status.name = fields["Name"];
-    status.state = fields["State"].empty() ? '?' : fields["State"].front();
-    status.ppid = static_cast<pid_t>(std::stol("0" + fields["PPid"]));
-    status.nspid = parse_pid_list(fields["NSpid"]);
-    auto uids = parse_pid_list(fields["Uid"]);
-    status.uid = uids.empty() ? 0 : static_cast<uid_t>(uids.front());
-    return status;
-}
-
-Status status(pid_t pid) {
-    return parse_status_fields(sys::read_file("/proc/" + std::to_string(pid) + "/status"));
-}
-
-std::optional<ino_t> namespace_inode(pid_t pid, std::string_view type) {
-    std::string path = "/proc/" + std::to_string(pid) + "/ns/" + std::string(type);
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0) return st.st_ino;
-    if (errno == ENOENT && sys::exists("/proc/" + std::to_string(pid))) return std::nullopt;
-    sys::fail("stat(" + path + ")");
 }
 
 std::vector<pid_t> children(pid_t pid) {

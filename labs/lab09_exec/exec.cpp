@@ -16,7 +16,7 @@
 #include "nslab/container.hpp"
 #include "nslab/errors.hpp"
 #include "nslab/exec_plan.hpp"
-#include "nslab/procfs.hpp"
+#include "nslab/layers/process.hpp"
 #include "nslab/signals.hpp"
 #include "nslab/sys.hpp"
 

@@ -21,6 +21,7 @@
 
 #include "harness.hpp"
 #include "nslab/cli.hpp"
+#include "nslab/observe.hpp"
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
 
@@ -150,7 +151,7 @@ TEST(Escape, RuntimeIsNeverInTheContainersPidNamespace) {
             for (pid_t pid : nslab::procfs::all_pids()) {
                 std::string exe;
                 try {
-                    auto ns = nslab::procfs::namespace_inode(pid, "pid");
+                    auto ns = nslab::observe::namespace_inode(pid, "pid");
                     if (!ns || *ns != container.at("pid")) continue;
                     exe = nslab::sys::readlink("/proc/" + std::to_string(pid) + "/exe");
                 } catch (const std::system_error&) {

@@ -20,6 +20,7 @@
 #include "nslab/cli.hpp"
 #include "nslab/net_host.hpp"
 #include "nslab/netlink.hpp"
+#include "nslab/observe.hpp"
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
 
@@ -275,13 +276,13 @@ Result Running::finish(std::chrono::seconds timeout) {
 std::map<std::string, ino_t> namespaces_of(pid_t pid) {
     std::map<std::string, ino_t> result;
     for (auto type : nslab::procfs::namespace_types)
-        if (auto inode = nslab::procfs::namespace_inode(pid, type))
+        if (auto inode = nslab::observe::namespace_inode(pid, type))
             result[std::string(type)] = *inode;
     return result;
 }
 
 std::vector<pid_t> nspid_of(pid_t pid) {
-    return nslab::procfs::status(pid).nspid;
+    return nslab::observe::status(pid).nspid;
 }
 
 std::string run_host(const std::string& shell_command) {

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "nslab/observe.hpp"
 #include "nslab/procfs.hpp"
 
 using namespace grader;
@@ -36,7 +37,7 @@ TEST(Pid, NSpidHasTwoLevelsEndingIn1) {
                                 << nspid.size() << " in /proc/" << c.container_pid() << "/status";
     EXPECT_EQ(nspid.front(), c.container_pid()) << "the first NSpid entry is the host PID";
     EXPECT_EQ(nspid.back(), 1) << "the last NSpid entry is the PID inside: 1";
-    EXPECT_EQ(nslab::procfs::status(c.container_pid()).ppid, c.runtime_pid())
+    EXPECT_EQ(nslab::observe::status(c.container_pid()).ppid, c.runtime_pid())
         << "on the host, the container's PID 1 is the runtime's child";
 }
 
@@ -88,7 +89,7 @@ TEST(Pid, InitReapsOrphans) {
         zombies.clear();
         for (pid_t kid : nslab::procfs::children(init)) {
             try {
-                auto status = nslab::procfs::status(kid);
+                auto status = nslab::observe::status(kid);
                 if (status.state == 'Z' || status.name != "probe")
                     zombies.push_back(std::to_string(kid));
             } catch (const std::system_error&) {
@@ -137,7 +138,7 @@ TEST(Pid, ExitStatusPassesThrough) {
 TEST(Pid, PidFileHoldsTheHostPid) {
     claim(2, "lab01 --pid-file");
     auto c = Running::start(lab(), {}, probe({"hold"}));
-    auto status = nslab::procfs::status(c.container_pid());
+    auto status = nslab::observe::status(c.container_pid());
     EXPECT_EQ(status.name, "probe") << "the pid file names the command's process (it has exec'd)";
     EXPECT_EQ(status.nspid.back(), 1);
     std::string ready = c.first_line();

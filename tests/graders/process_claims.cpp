@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "harness.hpp"
+#include "nslab/observe.hpp"
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
 
@@ -33,7 +34,7 @@ class Sleeper {
         for (const auto& flag : unshare_flags) forks |= flag == "--fork";
         for (int i = 0; i < 500; ++i) {
             auto kids = nslab::procfs::children(pid_);
-            auto status = nslab::procfs::status(forks && !kids.empty() ? kids.front() : pid_);
+            auto status = nslab::observe::status(forks && !kids.empty() ? kids.front() : pid_);
             if (status.name == "sleep") {
                 target_ = forks ? kids.front() : pid_;
                 return;

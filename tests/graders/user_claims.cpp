@@ -24,7 +24,7 @@
 #include <sstream>
 
 #include "harness.hpp"
-#include "nslab/procfs.hpp"
+#include "nslab/observe.hpp"
 #include "nslab/sys.hpp"
 
 using namespace grader;
@@ -133,7 +133,7 @@ TEST(User, HostSeesTheUnprivilegedOwner) {
     std::string pid = std::to_string(c.container_pid());
     std::string uid = trim(run_host("ps -o uid= -p " + pid));
     EXPECT_EQ(uid, "100000") << "host ps should show the container's root as host uid 100000";
-    EXPECT_EQ(nslab::procfs::status(c.container_pid()).uid, 100000u)
+    EXPECT_EQ(nslab::observe::status(c.container_pid()).uid, 100000u)
         << "/proc/PID/status Uid, read from the host";
     std::string user = trim(run_host("ps -o user= -p " + pid));
     EXPECT_NE(user, "root") << "host ps -o user says " << user;

@@ -1,4 +1,5 @@
 #include "nslab/procfs.hpp"
+#include "nslab/observe.hpp"
 
 #include <unistd.h>
 
@@ -15,7 +16,7 @@ constexpr const char* container_init_status =
 }  // namespace
 
 TEST(ProcfsParse, StatusFields) {
-    auto status = procfs::parse_status_fields(container_init_status);
+    auto status = observe::parse_status(container_init_status);
     EXPECT_EQ(status.name, "sleep");
     EXPECT_EQ(status.state, 'S');
     EXPECT_EQ(status.ppid, 4300);
@@ -29,8 +30,8 @@ TEST(ProcfsParse, PidList) {
 }
 
 TEST(ProcfsRead, OwnProcess) {
-    auto status = procfs::status(::getpid());
+    auto status = observe::status(::getpid());
     EXPECT_EQ(status.nspid.back(), ::getpid());
-    EXPECT_TRUE(procfs::namespace_inode(::getpid(), "net").has_value());
-    EXPECT_FALSE(procfs::namespace_inode(::getpid(), "no-such-type").has_value());
+    EXPECT_TRUE(observe::namespace_inode(::getpid(), "net").has_value());
+    EXPECT_FALSE(observe::namespace_inode(::getpid(), "no-such-type").has_value());
 }

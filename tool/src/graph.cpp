@@ -21,12 +21,14 @@
 #include <iostream>
 #include <set>
 
+#include "nslab/observe.hpp"
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
 
 namespace po = boost::program_options;
 using nslab::Fd;
 namespace ns_graph = nslab::ns_graph;
+namespace observe = nslab::observe;
 namespace procfs = nslab::procfs;
 
 namespace tool {
@@ -106,11 +108,11 @@ ns_graph::Snapshot take_snapshot() {
     std::map<std::pair<std::string, ino_t>, pid_t> member;  // a process in each namespace
     for (pid_t pid : procfs::all_pids()) {
         try {
-            auto status = procfs::status(pid);
+            auto status = observe::status(pid);
             if (pid == 2 || status.ppid == 2) continue;  // kernel threads
             ns_graph::Process process{pid, status.ppid, status.name, status.nspid, {}};
             for (std::string_view type : ns_graph::graph_types)
-                if (auto inode = procfs::namespace_inode(pid, type)) {
+                if (auto inode = observe::namespace_inode(pid, type)) {
                     process.ns[std::string(type)] = *inode;
                     member.emplace(std::make_pair(std::string(type), *inode), pid);
                 }

@@ -1,12 +1,13 @@
-// Readers of /proc, for the orchestrator, the tool and the graders. Parsing
-// is split from reading so it can be unit-tested on fixture text.
+// Readers of /proc, for the runtime, the tool and the graders. Parsing is
+// split from reading so it can be unit-tested on fixture text. What lab 00
+// teaches (a process's status and namespace links) is not here: the
+// observers' copy is nslab/observe.hpp, which the labs do not link.
 #pragma once
 
 #include <sys/types.h>
 
 #include <array>
 #include <map>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,20 +23,6 @@ inline constexpr std::array<std::string_view, 10> namespace_types = {
 std::map<std::string, std::string> parse_status(std::string_view text);
 // "1234\t1" -> {1234, 1}: the PID in each namespace, outermost first.
 std::vector<pid_t> parse_pid_list(std::string_view text);
-
-struct Status {
-    std::string name;
-    char state = '?';
-    pid_t ppid = 0;
-    std::vector<pid_t> nspid;
-    uid_t uid = 0;  // real uid, in the reader's user namespace
-};
-Status parse_status_fields(std::string_view text);
-Status status(pid_t pid);  // throws when the process is gone
-
-// The inode that identifies a process's namespace of a type (stat(2) on the
-// link), or nothing when the kernel has no such namespace type.
-std::optional<ino_t> namespace_inode(pid_t pid, std::string_view type);
 
 // The children of a process (from /proc/PID/task/*/children).
 std::vector<pid_t> children(pid_t pid);

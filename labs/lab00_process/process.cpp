@@ -13,26 +13,27 @@
 namespace nslab::process {
 
 ino_t namespace_inode(pid_t pid, const std::string& type) {
-    // TODO step 1: read the link /proc/PID/ns/TYPE with sys::readlink; its
-    // text looks like "net:[4026531840]": return the number between the
-    // brackets. If the link does not exist (sys::exists), return 0.
+    // TODO step 1: the number that names the namespace of this type the
+    // process is in, as its link in /proc/PID/ns tells it; 0 when this
+    // kernel has no such type (namespaces(7), "The /proc/pid/ns/ directory").
+    // Why read the link instead of opening it?
     (void)pid;
     (void)type;
     throw NotImplemented("lab00_process", 1, "namespaces(7), readlink(2)");
 }
 
 Identity identify(pid_t pid) {
-    // TODO step 2: read /proc/PID/status (sys::read_file, then
-    // procfs::parse_status) for Name, PPid and NSpid (procfs::parse_pid_list),
-    // and fill identity.ns with namespace_inode() for every type in
-    // procfs::namespace_types, leaving out the types that return 0.
+    // TODO step 2: the process's name, its parent and its PID in every PID
+    // namespace, as the kernel reports them, and each namespace it is in
+    // (proc(5), "/proc/pid/status"). In whose PID namespace is PPid told?
     (void)pid;
     throw NotImplemented("lab00_process", 2, "proc(5): /proc/pid/status, /proc/pid/ns");
 }
 
 std::vector<std::string> shared_namespaces(const Identity& a, const Identity& b) {
-    // TODO step 3: the types (in procfs::namespace_types order) that both
-    // processes have with the same inode.
+    // TODO step 3: the types, in the order of procfs::namespace_types, in
+    // which both processes are in the same namespace (namespaces(7), "The
+    // /proc/pid/ns/ directory"). Why is the inode alone enough here?
     (void)a;
     (void)b;
     throw NotImplemented("lab00_process", 3, "namespaces(7)");

@@ -19,7 +19,7 @@ ino_t namespace_inode(pid_t pid, const std::string& type) {
     std::string link = "/proc/" + std::to_string(pid) + "/ns/" + type;
     // Older kernels lack some types (time arrived in 5.6): no link, no namespace.
     if (!sys::exists(link)) return 0;
-    std::string text = sys::readlink(link);  // e.g. "net:[4026531840]"
+    std::string text = sys::readlink(link);  // e.g. "uts:[4026531838]"
     size_t open = text.find('[');
     size_t close = text.find(']', open);
     if (open == std::string::npos || close == std::string::npos)

@@ -17,9 +17,10 @@
 namespace nslab::pid {
 
 pid_t clone_child(const Config& cfg, sys::CloneArgs args, const std::function<int()>& child_main) {
-    // TODO step 1: when cfg.has(Layer::pid), add CLONE_NEWPID to args.flags;
-    // set args.exit_signal to SIGCHLD (the signal the parent gets when the
-    // child ends) and create the child with sys::clone(args, child_main).
+    // TODO step 1: the child is the first process of a new PID namespace
+    // when this layer is on, and its parent is told when it ends (clone(2),
+    // "CLONE_NEWPID", "The child termination signal"). Which of its two PIDs
+    // does the runtime get back?
     (void)cfg;
     (void)args;
     (void)child_main;
@@ -27,12 +28,10 @@ pid_t clone_child(const Config& cfg, sys::CloneArgs args, const std::function<in
 }
 
 int init_loop(const Config& cfg, pid_t command) {
-    // TODO step 2: be PID 1. The forwarded signals and SIGCHLD are blocked
-    // already (wait_loop_signals()). Loop on sigwaitinfo(2):
-    //  - a forwarded signal: kill(command, signal);
-    //  - SIGCHLD: waitpid(-1, &status, WNOHANG) until it returns <= 0,
-    //    reaping every zombie; when `command` is reaped, return
-    //    exit_status_of(status).
+    // TODO step 2: be the namespace's init: pass every forwarded signal on
+    // to the command, reap every child that ends, and return the command's
+    // exit status when it ends (pid_namespaces(7), "The namespace "init"
+    // process"; sigwaitinfo(2)). Why may one SIGCHLD stand for several children?
     (void)cfg;
     (void)command;
     throw NotImplemented("lab01_pid", 2, "pid_namespaces(7), sigwaitinfo(2), waitpid(2)");

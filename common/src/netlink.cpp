@@ -136,7 +136,8 @@ std::vector<Link> links(Socket& nl) {
     return result;
 }
 
-std::optional<Link> find_link(Socket& nl, const std::string& name) {
+std::optional<Link> find_link(Socket& nl, std::string_view link_name) {
+    const std::string name(link_name);
     rtnl_link* link = nullptr;
     int rc = rtnl_link_get_kernel(nl.get(), 0, name.c_str(), &link);
     if (rc < 0 && errno_of(rc) == ENODEV) return {};
@@ -145,26 +146,30 @@ std::optional<Link> find_link(Socket& nl, const std::string& name) {
     return describe(link);
 }
 
-void add_bridge(Socket& nl, const std::string& name) {
+void add_bridge(Socket& nl, std::string_view bridge_name) {
+    const std::string name(bridge_name);
     int rc = rtnl_link_bridge_add(nl.get(), name.c_str());
     if (rc < 0 && errno_of(rc) != EEXIST) fail(rc, "RTM_NEWLINK bridge " + name);
 }
 
-void add_veth_pair(Socket& nl, const std::string& name, const std::string& peer,
+void add_veth_pair(Socket& nl, std::string_view link_name, std::string_view peer_name,
                    pid_t peer_netns_pid) {
+    const std::string name(link_name), peer(peer_name);
     check(rtnl_link_veth_add(nl.get(), name.c_str(), peer.c_str(), peer_netns_pid),
           "RTM_NEWLINK veth " + name + "/" + peer + " (peer into the netns of PID " +
               std::to_string(peer_netns_pid) + ")");
 }
 
-void set_master(Socket& nl, const std::string& link, const std::string& bridge) {
+void set_master(Socket& nl, std::string_view link_name, std::string_view bridge_name) {
+    const std::string link(link_name), bridge(bridge_name);
     int bridge_index = rtnl_link_get_ifindex(get_link(nl, bridge).get());
     int link_index = rtnl_link_get_ifindex(get_link(nl, link).get());
     check(rtnl_link_enslave_ifindex(nl.get(), bridge_index, link_index),
           "RTM_NEWLINK " + link + " master " + bridge);
 }
 
-void set_up(Socket& nl, const std::string& link) {
+void set_up(Socket& nl, std::string_view link_name) {
+    const std::string link(link_name);
     LinkPtr current = get_link(nl, link);
     LinkPtr change(rtnl_link_alloc());
     if (!change) throw std::bad_alloc();
@@ -173,7 +178,8 @@ void set_up(Socket& nl, const std::string& link) {
           "RTM_NEWLINK " + link + " up");
 }
 
-void add_address(Socket& nl, const std::string& link, const Cidr& address) {
+void add_address(Socket& nl, std::string_view link_name, const Cidr& address) {
+    const std::string link(link_name);
     const std::string request = "RTM_NEWADDR " + parse::to_string(address) + " dev " + link;
     RtAddrPtr addr(rtnl_addr_alloc());
     if (!addr) throw std::bad_alloc();
@@ -199,7 +205,8 @@ void add_default_route(Socket& nl, std::uint32_t gateway) {
     check(rtnl_route_add(nl.get(), route.get(), NLM_F_EXCL), request);
 }
 
-bool delete_link(Socket& nl, const std::string& name) {
+bool delete_link(Socket& nl, std::string_view link_name) {
+    const std::string name(link_name);
     LinkPtr link(rtnl_link_alloc());
     if (!link) throw std::bad_alloc();
     rtnl_link_set_name(link.get(), name.c_str());

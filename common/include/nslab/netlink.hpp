@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nslab/config.hpp"
@@ -44,22 +45,22 @@ struct Link {
 };
 
 std::vector<Link> links(Socket& nl);  // RTM_GETLINK dump
-std::optional<Link> find_link(Socket& nl, const std::string& name);
+std::optional<Link> find_link(Socket& nl, std::string_view name);
 
+// Names are string_views, so the constants of net_plan.hpp pass as they are.
 // RTM_NEWLINK kind "bridge". An existing one is fine (another runtime may
 // have made it a moment ago).
-void add_bridge(Socket& nl, const std::string& name);
+void add_bridge(Socket& nl, std::string_view name);
 // RTM_NEWLINK kind "veth": `name` here, `peer` created directly in the
 // network namespace of process `peer_netns_pid` (IFLA_NET_NS_PID).
-void add_veth_pair(Socket& nl, const std::string& name, const std::string& peer,
-                   pid_t peer_netns_pid);
-void set_master(Socket& nl, const std::string& link, const std::string& bridge);  // IFLA_MASTER
-void set_up(Socket& nl, const std::string& link);                                 // IFF_UP
+void add_veth_pair(Socket& nl, std::string_view name, std::string_view peer, pid_t peer_netns_pid);
+void set_master(Socket& nl, std::string_view link, std::string_view bridge);  // IFLA_MASTER
+void set_up(Socket& nl, std::string_view link);                               // IFF_UP
 // RTM_NEWADDR; the address already being there is fine.
-void add_address(Socket& nl, const std::string& link, const Cidr& address);
+void add_address(Socket& nl, std::string_view link, const Cidr& address);
 // RTM_NEWROUTE 0.0.0.0/0 via gateway in the main table.
 void add_default_route(Socket& nl, std::uint32_t gateway);
 // RTM_DELLINK. Returns false when there was no such link (ENODEV).
-bool delete_link(Socket& nl, const std::string& name);
+bool delete_link(Socket& nl, std::string_view name);
 
 }  // namespace nslab::netlink

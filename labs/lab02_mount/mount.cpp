@@ -18,13 +18,10 @@ namespace {
 
 // Applies one step of the plan, with `root` (the rootfs) in front of its target.
 [[maybe_unused]] void apply(const mount_plan::Step& step, const std::string& root) {
-    // TODO step 4: let target = root + step.target; by step.kind:
-    //  - filesystem: if step.make_target, sys::mkdir(target, 0755); then
-    //    sys::mount(step.source, target, step.fstype, step.flags, step.data);
-    //  - bind: if step.make_target, create an empty file to cover
-    //    (sys::open(target, O_WRONLY | O_CREAT, 0644)); then
-    //    sys::mount(step.source, target, "", MS_BIND);
-    //  - symlink: sys::symlink(step.source, target).
+    // TODO step 4: one step of the plan, done under the rootfs: a file
+    // system mounted, a host file bound over an empty file, or a symbolic
+    // link, each making its target first when the step says so (mount(2),
+    // "Creating a bind mount"). Why must a bind target exist already?
     (void)step;
     (void)root;
     throw NotImplemented("lab02_mount", 4, "mount(2)");
@@ -34,7 +31,8 @@ namespace {
 
 unsigned long clone_flags(const Config& cfg) {
     if (!cfg.has(Layer::mount)) return 0;
-    // TODO step 1: the child gets a new mount namespace: return CLONE_NEWNS.
+    // TODO step 1: the child gets a mount table of its own
+    // (mount_namespaces(7)). Does that change which files it sees?
     throw NotImplemented("lab02_mount", 1, "mount_namespaces(7)");
 }
 
@@ -42,20 +40,22 @@ void in_child(const Config& cfg) {
     if (!cfg.has(Layer::mount)) return;
     // The rootfs is cfg.rootfs; the parent checked it is a directory.
     //
-    // TODO step 2: before mounting anything, make every mount of our copy
-    // private: sys::mount("", "/", "", MS_REC | MS_PRIVATE).
+    // TODO step 2: nothing mounted below may propagate to the host
+    // (mount_namespaces(7), "Shared subtrees"). Why must this come first?
     //
-    // TODO step 3: pivot_root needs new_root to be a mount point: bind the
-    // rootfs onto itself, sys::mount(root, root, "", MS_BIND | MS_REC).
+    // TODO step 3: the rootfs becomes a mount point, with the mounts inside
+    // it (pivot_root(2), the rules for new_root). Why is a directory not enough?
     //
-    // TODO step 4: for every step of mount_plan::steps(cfg), apply(step, root)
-    // (and write apply() above).
+    // TODO step 4: every step of the container's mount plan, in order, with
+    // the function above (mount(2)). Why before pivot_root, not after?
     //
-    // TODO step 5: sys::chdir(root), then sys::pivot_root(".", "."): the old
-    // root ends up mounted on top of the new one, at ".".
+    // TODO step 5: the rootfs becomes the root mount, with no put_old
+    // directory in it (pivot_root(2), NOTES on new_root and put_old being
+    // the same). Where does the old root end up?
     //
-    // TODO step 6: detach the old root, sys::umount2(".", MNT_DETACH), and
-    // sys::chdir("/").
+    // TODO step 6: the old root leaves the mount table although its mounts
+    // are busy, and the working directory is the new root (umount2(2)).
+    // Why lazily?
     throw NotImplemented("lab02_mount", 2, "mount_namespaces(7), pivot_root(2)");
 }
 

@@ -25,8 +25,8 @@ bool bridged(const Config& cfg) {
 
 unsigned long clone_flags(const Config& cfg) {
     if (!cfg.has(Layer::net)) return 0;
-    // TODO step 1: return the clone(2) flag that gives the child its own
-    // network namespace (network_namespaces(7)).
+    // TODO step 1: the child gets a network stack of its own
+    // (network_namespaces(7)). What does a new one hold?
     throw NotImplemented("lab04_net", 1, "network_namespaces(7)");
 }
 
@@ -41,35 +41,30 @@ void in_parent(const Config& cfg, State& state, pid_t child) {
     if (!bridged(cfg)) return;
     (void)state;
     (void)child;
-    // TODO step 3: in the host's namespace, with a netlink::Socket opened here
-    // and a HostLock(HostLock::Mode::shared) held (so `nslab cleanup` leaves
-    // the bridge alone meanwhile):
-    //   3a. add_bridge(net_plan::bridge_name), give it state.lease.gateway(),
-    //       set it up;
-    //   3b. add_veth_pair(host end net_plan::host_veth_name(cfg.id), peer
-    //       net_plan::container_link, made in the namespace of `child`), then
-    //       record the host end in state.host_veth at once;
-    //   3c. set_master(host end, bridge) and set the host end up.
+    // TODO step 3: from the host's namespace, while holding the host lock
+    // shared: the bridge exists with the gateway address and is up; a veth
+    // pair joins it, its host end recorded in the state at once, its peer
+    // made directly in the child's namespace as the container's link
+    // (veth(4), rtnetlink(7)). Why can this not happen before clone?
     throw NotImplemented("lab04_net", 3, "veth(4), ip-link(8)");
 }
 
 void in_child(const Config& cfg, const State& state) {
     if (!cfg.has(Layer::net)) return;
     (void)state;
-    // TODO step 2: open a netlink::Socket here, in the child (it talks to the
-    // namespace it is opened in) and set "lo" up: it starts down.
-    // TODO step 4 (only when bridged(cfg)): on net_plan::container_link add
-    // state.lease.address(), set it up, then add_default_route via
-    // state.lease.gateway().address. Why this order? See the handout.
+    // TODO step 2: loopback works inside the container (rtnetlink(7)).
+    // Which namespace does a netlink socket talk to?
+    // TODO step 4: when bridged, the container's link has its leased
+    // address, is up, and the default route goes via the gateway
+    // (ip-route(8)). Why must the address come before the route?
     throw NotImplemented("lab04_net", 2, "rtnetlink(7), ip-link(8)");
 }
 
 void after_exit(const Config& cfg, State& state) {
     if (!cfg.has(Layer::net)) return;
-    // TODO step 5: if state.host_veth is set, delete that link (a veth pair
-    // dies with either end) and clear it. Then the address is given back,
-    // below: not before, or a new container could take it while our pair
-    // still holds it.
+    // TODO step 5: the host end made in step 3 is gone, and the state says
+    // so, before the address is given back below (veth(4)). Why not wait
+    // for the namespace to die?
     if (!state.host_veth.empty()) throw NotImplemented("lab04_net", 5, "veth(4)");
     state.lease.release();
 }

@@ -29,10 +29,25 @@ struct OptionHome {
     int lab;
 };
 constexpr OptionHome option_homes[] = {
-    {"pid-file", 1},        {"init", 1},   {"timings", 1}, {"rootfs", 2}, {"hostname", 3},
-    {"domainname", 3},      {"net", 4},    {"ip", 4},      {"userns", 5}, {"uid-map", 5},
-    {"gid-map", 5},         {"memory", 6}, {"pids", 6},    {"cpus", 6},   {"monotonic-offset", 7},
-    {"boottime-offset", 7}, {"pid", 9},
+    {"pid-file", 1},
+    {"init", 1},
+    {"timings", 1},
+    {"rootfs", 2},
+    {"rootfs-writable", 2},
+    {"tmpfs-size", 2},
+    {"hostname", 3},
+    {"domainname", 3},
+    {"net", 4},
+    {"ip", 4},
+    {"userns", 5},
+    {"uid-map", 5},
+    {"gid-map", 5},
+    {"memory", 6},
+    {"pids", 6},
+    {"cpus", 6},
+    {"monotonic-offset", 7},
+    {"boottime-offset", 7},
+    {"pid", 9},
 };
 
 std::string random_id() {
@@ -83,7 +98,12 @@ po::options_description options_for(int lab, const std::string& default_rootfs) 
     if (lab >= 2 && lab <= 8)
         all.add_options()(
             "rootfs", po::value<std::string>()->value_name("DIR"),
-            ("root filesystem of the container (default: " + default_rootfs + ")").c_str());
+            ("root filesystem of the container (default: " + default_rootfs + ")").c_str())(
+            "rootfs-writable",
+            "mount the rootfs read-write (for a private copy; default: read-only, so no "
+            "container changes what the next one runs)")(
+            "tmpfs-size", po::value<std::string>()->value_name("BYTES"),
+            "size of /tmp and of /dev/shm inside, such as 16M (default: 64M)");
     if (lab >= 3 && lab <= 8)
         all.add_options()("hostname", po::value<std::string>()->value_name("NAME"),
                           "hostname inside (default: the container id)")(
@@ -96,9 +116,11 @@ po::options_description options_for(int lab, const std::string& default_rootfs) 
     if (lab >= 5 && lab <= 8)
         all.add_options()("userns", "create a user namespace (rootless when run as a user)")(
             "uid-map", po::value<std::vector<std::string>>()->value_name("IN:OUT:COUNT"),
-            "a uid range of the user namespace (default: 0:<your uid>:1); repeatable")(
+            "a uid range of the user namespace (default: 0:<your uid>:1; as root, the "
+            "subordinate uids of user nslab in /etc/subuid); repeatable")(
             "gid-map", po::value<std::vector<std::string>>()->value_name("IN:OUT:COUNT"),
-            "a gid range of the user namespace (default: 0:<your gid>:1); repeatable");
+            "a gid range of the user namespace (default: 0:<your gid>:1; as root, the "
+            "subordinate gids of user nslab in /etc/subgid); repeatable");
     if (lab >= 6 && lab <= 8)
         all.add_options()("memory", po::value<std::string>()->value_name("BYTES"),
                           "memory limit, such as 64M or 1G")(
@@ -205,6 +227,8 @@ ParsedCommandLine parse_command_line(int lab, int argc, const char* const* argv)
     if (vm.count("pid-file") && cfg.pid_file.empty())
         throw UsageError("--pid-file needs a file name");
     if (vm.count("rootfs")) cfg.rootfs = text("rootfs");
+    cfg.rootfs_writable = vm.count("rootfs-writable") > 0;
+    if (vm.count("tmpfs-size")) cfg.tmpfs_size = parse::size("--tmpfs-size", text("tmpfs-size"));
     if (vm.count("hostname")) cfg.hostname = parse::hostname("--hostname", text("hostname"));
     if (vm.count("domainname"))
         cfg.domainname = parse::hostname("--domainname", text("domainname"));

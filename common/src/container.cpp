@@ -13,7 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "nslab/errors.hpp"
@@ -115,7 +117,8 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net, 
         steps.mark("net: lo, eth0 address, route", cfg.has(Layer::net));
         uts::in_child(cfg);  // hostname and domain name
         steps.mark("uts: hostname", cfg.has(Layer::uts));
-        mount::in_child(cfg);  // private /, pivot_root, /proc /dev /sys /tmp
+        mount::in_child(cfg);        // private /, pivot_root, /proc /dev /sys /tmp
+        mount_plan::lock_down(cfg);  // / read-only, nosuid, nodev; /proc is procfs
         steps.mark("mount: pivot_root and mounts", cfg.has(Layer::mount));
         cgroup::in_child(cfg);  // cgroup namespace rooted here; cgroupfs ro
         steps.mark("cgroup: namespace, cgroupfs", cfg.has(Layer::cgroup));
@@ -133,20 +136,77 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net, 
     return exit_status::runtime_failed;
 }
 
-// The runtime removes its pid file at exit, so it must be a regular file
-// (not /dev/null), and a failed write (a full disk) leaves no empty one.
-void write_pid_file(const std::string& path, pid_t pid) {
-    if (path.empty()) return;
-    Fd fd(sys::check(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644),
-                     "open(--pid-file " + path + ")"));
-    struct stat st {};
-    if (::fstat(fd.get(), &st) == 0 && !S_ISREG(st.st_mode))
-        throw std::runtime_error("--pid-file " + path + ": not a regular file");
-    ScopeGuard remove([&] { ::unlink(path.c_str()); });
-    std::string text = std::to_string(pid) + "\n";
-    sys::check(::write(fd.get(), text.data(), text.size()), "write(--pid-file " + path + ")");
-    remove.dismiss();
-}
+// --pid-file: the container's host PID, written once it is set up. The path
+// is often in a directory others may write (/tmp), so the runtime never
+// follows a symlink there, never truncates a file it did not write, and at
+// exit removes only the file it made (another may have replaced it since).
+class PidFile {
+  public:
+    PidFile() = default;
+    PidFile(const PidFile&) = delete;
+    PidFile& operator=(const PidFile&) = delete;
+    ~PidFile() { remove(); }
+
+    void write(const std::string& path, pid_t pid) {
+        if (path.empty()) return;
+        Fd fd = create(path);
+        ScopeGuard unlink_it([&] { ::unlink(path.c_str()); });
+        std::string text = std::to_string(pid) + "\n";
+        sys::check(::write(fd.get(), text.data(), text.size()), "write(--pid-file " + path + ")");
+        sys::check(::fstat(fd.get(), &written_), "fstat(--pid-file " + path + ")");
+        unlink_it.dismiss();
+        path_ = path;
+    }
+
+    // Unlinks the file if the name still leads to the one we wrote.
+    void remove() {
+        if (path_.empty()) return;
+        struct stat now {};
+        if (::lstat(path_.c_str(), &now) == 0 && now.st_dev == written_.st_dev &&
+            now.st_ino == written_.st_ino)
+            ::unlink(path_.c_str());
+        path_.clear();
+    }
+
+  private:
+    // O_EXCL|O_NOFOLLOW: a new regular file, never through a symlink. An
+    // existing file is replaced only when it is a stale pid file (a number
+    // whose process is gone, owned by us: a runtime that was SIGKILLed left it).
+    static Fd create(const std::string& path) {
+        const std::string option = "--pid-file " + path;
+        constexpr int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+        int fd = ::open(path.c_str(), flags, 0644);
+        if (fd == -1 && errno == EEXIST) {
+            std::string why = why_not_stale(path);
+            if (!why.empty()) throw std::runtime_error(option + ": " + why + "; refused");
+            if (::unlink(path.c_str()) != 0 && errno != ENOENT) sys::fail("unlink(" + option + ")");
+            fd = ::open(path.c_str(), flags, 0644);
+        }
+        return Fd(sys::check(fd, "open(" + option + ")"));
+    }
+
+    // "" when `path` is a pid file whose process is gone, else why not.
+    static std::string why_not_stale(const std::string& path) {
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) != 0) return {};  // gone meanwhile: create it
+        if (S_ISLNK(st.st_mode)) return "is a symbolic link";
+        if (!S_ISREG(st.st_mode) || st.st_size > 16 || st.st_uid != ::geteuid())
+            return "exists and is not a pid file this runtime wrote";
+        Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+        char text[17] = {};
+        ssize_t n = fd ? ::read(fd.get(), text, 16) : -1;
+        char* end = nullptr;
+        long pid = n > 1 && text[n - 1] == '\n' ? std::strtol(text, &end, 10) : 0;
+        if (pid <= 0 || end != text + n - 1)
+            return "exists and is not a pid file this runtime wrote";
+        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)
+            return "holds the PID of a running process (" + std::to_string(pid) + ")";
+        return {};
+    }
+
+    std::string path_;
+    struct stat written_ {};
+};
 
 }  // namespace
 
@@ -241,8 +301,9 @@ int run_container(const Config& cfg) {
     SyncPipe::Report report = sync.wait_child();
     timings.mark_nested("child", report.kind == SyncPipe::Report::Kind::ready ? report.what : "",
                         "child: wake-up, report over the pipe");
+    PidFile pid_file;  // removed at exit, if it is still ours
     if (report.kind == SyncPipe::Report::Kind::ready) {
-        write_pid_file(cfg.pid_file, child);  // once set up, before exec
+        pid_file.write(cfg.pid_file, child);  // once set up, before exec
         sync.let_child_go();                  // exec
         report = sync.wait_child();
     }
@@ -270,7 +331,7 @@ int run_container(const Config& cfg) {
     remove_cgroup.dismiss();
     status = cgroup::after_exit(cfg, cgroup, status);  // report an OOM kill; rmdir
     timings.mark("teardown: cgroup", cfg.has(Layer::cgroup));
-    if (!cfg.pid_file.empty()) ::unlink(cfg.pid_file.c_str());
+    pid_file.remove();
     timings.total("until exit");
     timings.print(cfg.program);
     return status;

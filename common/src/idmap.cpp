@@ -1,10 +1,13 @@
 #include "nslab/idmap.hpp"
 
+#include <pwd.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+#include <climits>
+#include <cstdint>
 #include <stdexcept>
 
 #include "nslab/errors.hpp"
@@ -24,11 +27,25 @@ bool ranges_meet(std::uint64_t a, std::uint64_t b, std::uint64_t count_a, std::u
     return a < b + count_b && b < a + count_a;
 }
 
+// The default map of a root caller: never host id 0, always a range of
+// ids no account on the host uses.
+IdMapEntry subordinate_default(const char* kind, const std::optional<IdMapEntry>& range) {
+    if (range) return *range;
+    const std::string file = std::string("/etc/sub") + kind;
+    throw std::runtime_error(
+        std::string("--userns as root maps the container's root to the subordinate ") + kind +
+        "s of user '" + subordinate_user + "' in " + file +
+        ", so that it is not the host's root, and there are none: run './nslab setup' "
+        "(it adds them), or give --uid-map and --gid-map");
+}
+
 // One map (uid or gid) for this caller: the default, or the checked request.
 std::string plan_one(const char* option, const char* kind, const std::vector<IdMapEntry>& asked,
-                     std::uint32_t own_id, bool privileged, const Limits& limits) {
-    const std::vector<IdMapEntry> map =
-        asked.empty() ? std::vector<IdMapEntry>{{0, own_id, 1}} : asked;
+                     std::uint32_t own_id, bool privileged,
+                     const std::optional<IdMapEntry>& subordinate, const Limits& limits) {
+    std::vector<IdMapEntry> map = asked;
+    if (map.empty())
+        map = {privileged ? subordinate_default(kind, subordinate) : IdMapEntry{0, own_id, 1}};
     const std::string opt = std::string("--") + option;
     if (map.size() > limits.max_lines)
         throw UsageError(opt + ": " + std::to_string(map.size()) +
@@ -89,9 +106,45 @@ Caller Caller::current() {
         constexpr std::uint64_t needed =
             (1ULL << 6) | (1ULL << 7) | (1ULL << 21);  // SETGID SETUID SYS_ADMIN
         c.privileged = (effective & needed) == needed;
+        if (c.privileged) {
+            auto range = [](const char* file, std::uint32_t id) -> std::optional<IdMapEntry> {
+                try {
+                    return subordinate_range(sys::read_file(file), subordinate_user, id);
+                } catch (const std::system_error&) {
+                    return std::nullopt;  // no such file: no range
+                }
+            };
+            const passwd* user = ::getpwnam(subordinate_user);
+            c.sub_uids = range("/etc/subuid", user ? user->pw_uid : UINT32_MAX);
+            c.sub_gids = range("/etc/subgid", user ? user->pw_gid : UINT32_MAX);
+        }
         return c;
     }();
     return caller;
+}
+
+std::optional<IdMapEntry> subordinate_range(std::string_view text, std::string_view user,
+                                            std::uint32_t uid) {
+    for (size_t start = 0; start < text.size();) {
+        size_t end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view line = text.substr(start, end - start);
+        start = end + 1;
+        size_t first = line.find(':'), second = line.find(':', first + 1);
+        if (first == std::string_view::npos || second == std::string_view::npos) continue;
+        std::string_view name = line.substr(0, first);
+        if (name != user && name != std::to_string(uid)) continue;
+        std::uint32_t outside = 0, count = 0;
+        std::string_view a = line.substr(first + 1, second - first - 1),
+                         b = line.substr(second + 1);
+        auto [pa, ea] = std::from_chars(a.data(), a.data() + a.size(), outside);
+        auto [pb, eb] = std::from_chars(b.data(), b.data() + b.size(), count);
+        if (ea != std::errc{} || eb != std::errc{} || pa != a.data() + a.size() ||
+            pb != b.data() + b.size() || count == 0 || outside == 0)
+            continue;  // malformed, or one that would map host id 0
+        return IdMapEntry{0, outside, count};
+    }
+    return std::nullopt;
 }
 
 std::size_t max_lines(std::string_view release) {
@@ -122,8 +175,10 @@ std::string text(const std::vector<IdMapEntry>& map) {
 
 Plan plan(const Config& cfg, const Caller& caller, const Limits& limits) {
     Plan result;
-    result.uid_map = plan_one("uid-map", "uid", cfg.uid_map, caller.uid, caller.privileged, limits);
-    result.gid_map = plan_one("gid-map", "gid", cfg.gid_map, caller.gid, caller.privileged, limits);
+    result.uid_map = plan_one("uid-map", "uid", cfg.uid_map, caller.uid, caller.privileged,
+                              caller.sub_uids, limits);
+    result.gid_map = plan_one("gid-map", "gid", cfg.gid_map, caller.gid, caller.privileged,
+                              caller.sub_gids, limits);
     // Without CAP_SETGID on the host, the kernel takes gid_map only after
     // setgroups(2) is switched off for good: otherwise the container could
     // drop a group that a file's permissions deny it (CVE-2014-8989).

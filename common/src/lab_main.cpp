@@ -5,12 +5,16 @@
 #include "nslab/cli.hpp"
 #include "nslab/container.hpp"
 #include "nslab/errors.hpp"
+#include "nslab/sealed_self.hpp"
 #include "nslab/show_identity.hpp"
 
 int main(int argc, char** argv) {
     using namespace nslab;
     const std::string program = lab_program_name(NSLAB_LAB);
     try {
+        // Before anything else: every lab that starts or joins a container
+        // runs from a sealed copy of itself (CVE-2019-5736, sealed_self.hpp).
+        if (NSLAB_LAB >= 1) run_from_sealed_copy(program.c_str(), argv);
         ParsedCommandLine parsed = parse_command_line(NSLAB_LAB, argc, argv);
         if (parsed.exit_now) return *parsed.exit_now;
         const Config& cfg = parsed.config;

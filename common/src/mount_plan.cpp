@@ -1,9 +1,14 @@
 #include "nslab/mount_plan.hpp"
 
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -55,10 +60,67 @@ const Step* mounted_over(const std::vector<Step>& plan, size_t i) {
     return found;
 }
 
+// Why a mount target is refused: one line, the same before clone and in the child.
+std::string not_followed(const std::string& root, const std::string& target) {
+    return "--rootfs " + root + ": " + target +
+           " is a symbolic link (or passes through one); a mount target must be a "
+           "directory of the rootfs itself";
+}
+
+Fd open_in_root(const Fd& dir, const std::string& path, int flags, const std::string& root,
+                const std::string& target) {
+    try {
+        return sys::openat2(dir, path, flags,
+                            RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    } catch (const std::system_error& e) {
+        if (e.code().value() == ELOOP) throw std::runtime_error(not_followed(root, target));
+        throw;
+    }
+}
+
 }  // namespace
 
+Target open_target(const std::string& root, const Step& step) {
+    const std::string relative = step.target.substr(1);  // "dev/pts"
+    const size_t slash = relative.rfind('/');
+    const std::string parent = slash == std::string::npos ? "." : relative.substr(0, slash);
+    const std::string name = relative.substr(slash == std::string::npos ? 0 : slash + 1);
+    Fd top = sys::open(root, O_PATH | O_DIRECTORY);
+    Fd dir = open_in_root(top, parent, O_PATH | O_DIRECTORY, root, step.target);
+    const std::string what = "(" + step.target + ")";
+    if (step.kind == Step::Kind::symlink) {
+        sys::check(::symlinkat(step.source.c_str(), dir.get(), name.c_str()), "symlinkat" + what);
+        return {};
+    }
+    if (step.make_target && step.kind == Step::Kind::filesystem &&
+        ::mkdirat(dir.get(), name.c_str(), 0755) != 0 && errno != EEXIST)
+        sys::fail("mkdirat" + what);
+    if (step.make_target && step.kind == Step::Kind::bind)  // an empty file to cover
+        Fd(sys::check(
+            ::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644),
+            "openat" + what));
+    const int type = step.kind == Step::Kind::filesystem ? O_DIRECTORY : 0;
+    return {open_in_root(dir, name, O_PATH | type, root, step.target)};
+}
+
+void lock_down(const Config& cfg) {
+    if (!cfg.has(Layer::mount)) return;
+    // A bind remount replaces the mount's flags: keep those the kernel may
+    // have locked (a user namespace may add restrictions, never drop them).
+    struct statvfs st {};
+    sys::check(::statvfs("/", &st), "statvfs(/)");
+    unsigned long kept = st.f_flag & (ST_NOEXEC | ST_NOATIME | ST_NODIRATIME | ST_RELATIME);
+    unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | kept;
+    if (!cfg.rootfs_writable) flags |= MS_RDONLY;
+    sys::mount("", "/", "", flags);
+    // A rootfs could have turned /proc into something else (a symlink is
+    // refused before; this checks what is there now).
+    if (sys::statfs("/proc").f_type != PROC_SUPER_MAGIC)
+        throw std::runtime_error("--rootfs " + cfg.rootfs +
+                                 ": /proc inside is not a procfs after mounting it");
+}
+
 std::vector<Step> steps(const Config& cfg) {
-    (void)cfg;  // later layers decide by cfg.has(Layer::...)
     std::vector<Step> plan;
     // procfs shows the PID namespace of the process that mounts it: the
     // container's PID 1 mounts it, so ps inside sees only the container.
@@ -77,12 +139,14 @@ std::vector<Step> steps(const Config& cfg) {
     plan.push_back(symlink("/proc/self/fd/0", "/dev/stdin"));
     plan.push_back(symlink("/proc/self/fd/1", "/dev/stdout"));
     plan.push_back(symlink("/proc/self/fd/2", "/dev/stderr"));
-    plan.push_back(
-        filesystem("tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=64m"));
+    // /dev/shm and /tmp are sized (--tmpfs-size): an unsized tmpfs may
+    // take half the host's memory, and without --memory nothing else stops it.
+    const std::string sized = "mode=1777,size=" + std::to_string(cfg.tmpfs_size);
+    plan.push_back(filesystem("tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV | MS_NOEXEC, sized));
     // sysfs read-only: the container may look at the host's devices, not
     // reconfigure them.
     plan.push_back(filesystem("sysfs", "/sys", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC));
-    plan.push_back(filesystem("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777"));
+    plan.push_back(filesystem("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, sized));
 
     // A target is made only inside a tmpfs of this plan, never in the rootfs.
     for (size_t i = 0; i < plan.size(); ++i) {
@@ -99,13 +163,25 @@ void check_rootfs(const Config& cfg) {
     if (::stat(cfg.rootfs.c_str(), &st) != 0)
         throw std::runtime_error(option + ": " + std::strerror(errno));
     if (!S_ISDIR(st.st_mode)) throw std::runtime_error(option + ": not a directory");
-    if (std::filesystem::canonical(cfg.rootfs) == "/")
+    struct stat host_root {};
+    sys::check(::stat("/", &host_root), "stat(/)");
+    if (st.st_dev == host_root.st_dev && st.st_ino == host_root.st_ino)
         throw std::runtime_error(option + ": the host's own root cannot be a container's root");
+    std::error_code no_default;
+    if (cfg.rootfs_writable &&
+        std::filesystem::equivalent(cfg.rootfs, NSLAB_DEFAULT_ROOTFS, no_default))
+        std::fprintf(stderr,
+                     "%s: warning: --rootfs-writable on the shared rootfs %s: this container "
+                     "can change what every later one runs; use a private copy\n",
+                     cfg.program.c_str(), cfg.rootfs.c_str());
     const std::vector<Step> plan = steps(cfg);
     for (size_t i = 0; i < plan.size(); ++i) {
         if (mounted_over(plan, i)) continue;
         struct stat target {};
-        if (::stat((cfg.rootfs + plan[i].target).c_str(), &target) != 0 || !S_ISDIR(target.st_mode))
+        const std::string path = cfg.rootfs + plan[i].target;
+        if (::lstat(path.c_str(), &target) == 0 && S_ISLNK(target.st_mode))
+            throw std::runtime_error(not_followed(cfg.rootfs, plan[i].target));
+        if (::stat(path.c_str(), &target) != 0 || !S_ISDIR(target.st_mode))
             throw std::runtime_error(option + ": no " + plan[i].target + " directory to mount " +
                                      plan[i].fstype + " on (a rootfs is never written to)");
     }

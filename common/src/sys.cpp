@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -24,6 +25,15 @@ void fail(std::string_view what, int err) {
 
 Fd open(const std::string& path, int flags, mode_t mode) {
     return Fd(check(::open(path.c_str(), flags | O_CLOEXEC, mode), "open(" + path + ")"));
+}
+
+Fd openat2(const Fd& dir, const std::string& path, int flags, std::uint64_t resolve) {
+    open_how how{};
+    how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
+    how.resolve = resolve;
+    return Fd(
+        check(static_cast<int>(::syscall(SYS_openat2, dir.get(), path.c_str(), &how, sizeof how)),
+              "openat2(" + path + ")"));
 }
 
 std::string read_file(const std::string& path) {

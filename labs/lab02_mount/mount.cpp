@@ -4,7 +4,6 @@
 // of the handout; replace the `throw` with your code.
 #include "nslab/layers/mount.hpp"
 
-#include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
 
@@ -16,14 +15,16 @@ namespace nslab::mount {
 
 namespace {
 
-// Applies one step of the plan, with `root` (the rootfs) in front of its target.
-[[maybe_unused]] void apply(const mount_plan::Step& step, const std::string& root) {
-    // TODO step 4: one step of the plan, done under the rootfs: a file
-    // system mounted, a host file bound over an empty file, or a symbolic
-    // link, each making its target first when the step says so (mount(2),
-    // "Creating a bind mount"). Why must a bind target exist already?
+// Applies one step of the plan on its target, which the given
+// mount_plan::open_target() opened inside the rootfs (a symlink there is
+// refused, not followed) and made when the plan says so.
+[[maybe_unused]] void apply(const mount_plan::Step& step, const mount_plan::Target& target) {
+    // TODO step 4: one step of the plan, on its opened target (target.path()
+    // names it): a file system mounted there, or a host file bound over it;
+    // a symlink step needs nothing more (mount(2), "Creating a bind mount").
+    // Why mount through the opened target, not through a path in the rootfs?
     (void)step;
-    (void)root;
+    (void)target;
     throw NotImplemented("lab02_mount", 4, "mount(2)");
 }
 
@@ -46,8 +47,9 @@ void in_child(const Config& cfg) {
     // TODO step 3: the rootfs becomes a mount point, with the mounts inside
     // it (pivot_root(2), the rules for new_root). Why is a directory not enough?
     //
-    // TODO step 4: every step of the container's mount plan, in order, with
-    // the function above (mount(2)). Why before pivot_root, not after?
+    // TODO step 4: every step of the container's mount plan, in order, each
+    // with the target the given open_target opens (mount(2)). Why before
+    // pivot_root, not after?
     //
     // TODO step 5: the rootfs becomes the root mount, with no put_old
     // directory in it (pivot_root(2), NOTES on new_root and put_old being

@@ -9,7 +9,6 @@
 // which a root process can walk back out of).
 #include "nslab/layers/mount.hpp"
 
-#include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
 
@@ -20,22 +19,19 @@ namespace nslab::mount {
 
 namespace {
 
-// Applies one step of the plan, with `root` (the rootfs) in front of its target.
-void apply(const mount_plan::Step& step, const std::string& root) {
-    const std::string target = root + step.target;
+// Applies one step of the plan on its target, which the given
+// mount_plan::open_target() opened inside the rootfs (a symlink there is
+// refused, not followed) and made when the plan says so.
+void apply(const mount_plan::Step& step, const mount_plan::Target& target) {
     switch (step.kind) {
         case mount_plan::Step::Kind::filesystem:
-            if (step.make_target) sys::mkdir(target, 0755);
-            sys::mount(step.source, target, step.fstype, step.flags, step.data);
+            sys::mount(step.source, target.path(), step.fstype, step.flags, step.data);
             break;
         case mount_plan::Step::Kind::bind:
-            // A bind mount needs something to cover: an empty file in the tmpfs.
-            if (step.make_target) sys::open(target, O_WRONLY | O_CREAT, 0644);
-            sys::mount(step.source, target, "", MS_BIND);
+            sys::mount(step.source, target.path(), "", MS_BIND);
             break;
         case mount_plan::Step::Kind::symlink:
-            sys::symlink(step.source, target);
-            break;
+            break;  // open_target() made the link: nothing is mounted
     }
 }
 
@@ -63,7 +59,8 @@ void in_child(const Config& cfg) {
     // while the host's /dev is still in view for the device binds (and
     // while a fully visible /proc exists, which the kernel requires before
     // a user namespace may mount proc or sysfs).
-    for (const mount_plan::Step& step : mount_plan::steps(cfg)) apply(step, root);
+    for (const mount_plan::Step& step : mount_plan::steps(cfg))
+        apply(step, mount_plan::open_target(root, step));
 
     // Step 5. pivot_root(".", ".") stacks the old root on top of the new
     // one, at "/", so no put_old directory is needed: the rootfs, which

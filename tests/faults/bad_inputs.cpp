@@ -83,6 +83,16 @@ void make_fixtures() {
     for (const auto& entry : fs::recursive_directory_iterator(rootfs))
         if (entry.is_directory() && !entry.is_symlink())
             fs::create_directories(fix + "/nosh/" + fs::relative(entry.path(), rootfs).string());
+    // The same tree with /proc a symbolic link out of it (a mount target
+    // the runtime must refuse, not follow).
+    fs::copy(fix + "/nosh", fix + "/symproc", fs::copy_options::recursive);
+    fs::remove(fix + "/symproc/proc");
+    fs::create_symlink("/", fix + "/symproc/proc");
+    // A symbolic link to the regular file (a --pid-file that must not be followed).
+    fs::create_symlink("file", fix + "/link");
+    // The host's / under another name: a bind mount of it.
+    sys::mkdir_p(fix + "/rootbind", 0755);
+    sys::mount("/", fix + "/rootbind", "", MS_BIND);
     if (!sys::exists(fix + "/null"))
         sys::check(::mknod((fix + "/null").c_str(), S_IFCHR | 0666, ::makedev(1, 3)), "mknod null");
     // A full disk: a 4 KiB tmpfs, filled.

@@ -58,7 +58,14 @@ std::vector<Way> ways() {
          {"--userns", "--uid-map", "0:100000:65536", "--gid-map", "0:100000:65536"},
          false,
          false},
-        {"lab08 --userns as root (root is host uid 0)", 8, {"--userns"}},
+        {"lab08 --userns as root (default: user nslab's subordinate ids)",
+         8,
+         {"--userns"},
+         false,
+         false},
+        {"lab08 --userns --uid-map 0:0:1 (root is host uid 0, asked for)",
+         8,
+         {"--userns", "--uid-map", "0:0:1", "--gid-map", "0:0:1"}},
         {"lab08 rootless (uid 65534)", 8, {"--userns", "--net", "none"}, true, false},
     };
 }

@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "harness.hpp"
 #include "nslab/procfs.hpp"
@@ -213,4 +215,43 @@ TEST(Exec, BadTargetsGiveOneClearLine) {
     auto c = start_container();
     RunAs nobody(65534, 65534);
     one_line(run(9, target(c), {"/bin/true"}), "permission denied");
+}
+
+TEST(Exec, RuntimeCannotBeRewrittenFromInside) {
+    claim(1, "lab09 (the runtime's own code: CVE-2019-5736, nothing to write)");
+    // A copy of lab09_exec; a private rootfs holding the libraries it needs
+    // (an image with a C library, as most are), in which the container makes
+    // /bin/sh "#!/proc/self/exe --pid-file=/tmp/f": running /bin/sh inside
+    // then runs the runtime's binary inside, blocked on the FIFO /tmp/f,
+    // while the probe attacks it (probe cve-2019-5736, cmd_faults.cpp).
+    TempDir bin;
+    const std::string runtime = bin.path() + "/lab09_exec";
+    std::filesystem::copy_file(lab_executable(9), runtime);
+    ::chmod(runtime.c_str(), 0755);
+    const std::string before = nslab::sys::read_file(runtime);
+    TempDir rootfs(TempDir::Holding::rootfs);
+    std::istringstream libraries(run_host("LD_TRACE_LOADED_OBJECTS=1 " + runtime));
+    for (std::string word; libraries >> word;) {
+        if (!word.starts_with("/")) continue;
+        const std::filesystem::path inside = rootfs.path() + word;
+        std::filesystem::create_directories(inside.parent_path());
+        std::filesystem::copy_file(word, inside,
+                                   std::filesystem::copy_options::overwrite_existing);
+    }
+    auto c = Running::start(
+        container_lab, {"--rootfs", rootfs.path(), "--rootfs-writable"},
+        {"/bin/busybox", "sh", "-c",
+         "/bin/busybox mkfifo /tmp/f && /bin/busybox rm /bin/sh && "
+         "echo '#!/proc/self/exe --pid-file=/tmp/f' > /bin/sh && /bin/busybox chmod 755 /bin/sh "
+         "&& exec /bin/probe cve-2019-5736 /tmp/f"});
+    const std::string joined =
+        run_host(runtime + " --pid " + std::to_string(c.container_pid()) + " -- /bin/sh 2>&1");
+    Result attack = c.finish(60s);
+    EXPECT_NE(attack.out.find("cve: runtime inside: PID"), std::string::npos)
+        << "the control failed: the runtime's binary never ran inside as /bin/sh:\n"
+        << attack.out << attack.err << joined;
+    EXPECT_EQ(attack.out.find("wrote"), std::string::npos)
+        << "from inside, the container rewrote the binary the runtime ran from:\n"
+        << attack.out;
+    EXPECT_EQ(nslab::sys::read_file(runtime), before) << "the copy of lab09_exec was changed";
 }

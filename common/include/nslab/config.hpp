@@ -57,6 +57,8 @@ struct Config {
 
     // lab 02
     std::string rootfs;
+    bool rootfs_writable = false;            // else / inside is read-only (always nosuid, nodev)
+    std::uint64_t tmpfs_size = 64ULL << 20;  // bytes of /tmp and of /dev/shm inside
 
     // lab 03
     std::string hostname;

@@ -24,13 +24,26 @@
 
 namespace nslab::idmap {
 
+// The user whose subordinate ids (/etc/subuid, /etc/subgid) a root
+// caller's --userns maps by default; `./nslab setup` makes it.
+inline constexpr const char* subordinate_user = "nslab";
+
 // Who runs the runtime, as far as the maps care.
 struct Caller {
     std::uint32_t uid = 0;    // effective uid: what an unprivileged map may name
     std::uint32_t gid = 0;    // effective gid
     bool privileged = false;  // CAP_SETUID, CAP_SETGID and CAP_SYS_ADMIN: root on the host
+    // For a privileged caller: the subordinate_user's first ranges in
+    // /etc/subuid and /etc/subgid (inside 0), the default maps of --userns.
+    std::optional<IdMapEntry> sub_uids, sub_gids;
     static Caller current();  // geteuid(), getegid(), CapEff of /proc/self/status
 };
+
+// The first range of `user` in an /etc/subuid-style text ("name:first:count"
+// lines; the name may be the user's number `uid`), as a map entry from 0
+// inside; nothing when there is none.
+std::optional<IdMapEntry> subordinate_range(std::string_view text, std::string_view user,
+                                            std::uint32_t uid);
 
 // The most lines a map may have on a kernel release such as "6.1.0-18-amd64".
 std::size_t max_lines(std::string_view kernel_release);
@@ -53,8 +66,11 @@ struct Limits {
     static Limits current();       // the running kernel's
 };
 
-// Checks --uid-map and --gid-map (empty: 0:<caller's id>:1) for this caller
-// and returns what to write. Throws UsageError naming the option.
+// Checks --uid-map and --gid-map for this caller and returns what to write.
+// Empty: 0:<caller's id>:1 for an unprivileged caller; for root, the
+// subordinate range of subordinate_user, so that the container's root is
+// never the host's (std::runtime_error when there is none). Throws
+// UsageError naming the option.
 Plan plan(const Config& cfg, const Caller& caller, const Limits& limits);
 Plan plan(const Config& cfg);  // the running caller and kernel
 

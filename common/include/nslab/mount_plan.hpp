@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nslab/config.hpp"
+#include "nslab/fd.hpp"
 
 namespace nslab::mount_plan {
 
@@ -34,9 +35,32 @@ struct Step {
 // line each (ipc: /dev/mqueue; cgroup: a read-only cgroupfs).
 std::vector<Step> steps(const Config& cfg);
 
+// A step's target, opened inside the rootfs: mount(2) on path() mounts on
+// exactly the directory (or file) that was opened.
+struct Target {
+    Fd fd;  // O_PATH; none for a symlink step (open_target made the link)
+    std::string path() const { return "/proc/self/fd/" + std::to_string(fd.get()); }
+};
+
+// Child side, before pivot_root (given code): opens step.target below the
+// rootfs `root` with openat2(2) RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS, so no
+// symlink in the rootfs is followed and ".." cannot climb out of it; makes
+// the target first when step.make_target (in a tmpfs of the plan), and makes
+// the link of a symlink step. A symlinked target throws one line naming it.
+Target open_target(const std::string& root, const Step& step);
+
+// Child side, after pivot_root (given code, the orchestrator calls it): the
+// new root mount becomes read-only (unless --rootfs-writable), nosuid and
+// nodev, so no container changes what the next one runs; /proc must be a
+// procfs (statfs(2) PROC_SUPER_MAGIC). Returns at once when the mount layer
+// is off.
+void lock_down(const Config& cfg);
+
 // Parent side, before clone: --rootfs names a directory other than the
-// host's own root, holding every directory the plan mounts on, and
-// pivot_root(2) can work here. Returns at once when the mount layer is off;
+// host's own root (by device and inode: a bind mount of / is / too),
+// holding every directory the plan mounts on (not a symlink), and
+// pivot_root(2) can work here. --rootfs-writable on the shared default
+// rootfs prints a warning. Returns at once when the mount layer is off;
 // throws std::runtime_error with one line that names the option.
 void check_rootfs(const Config& cfg);
 

@@ -19,7 +19,7 @@ namespace {
 // mount_plan::open_target() opened inside the rootfs (a symlink there is
 // refused, not followed) and made when the plan says so.
 [[maybe_unused]] void apply(const mount_plan::Step& step, const mount_plan::Target& target) {
-    // TODO step 4: one step of the plan, on its opened target (target.path()
+    // TODO step 4: one step of the plan, on its opened target (its path
     // names it): a file system mounted there, or a host file bound over it;
     // a symlink step needs nothing more (mount(2), "Creating a bind mount").
     // Why mount through the opened target, not through a path in the rootfs?

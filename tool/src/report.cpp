@@ -245,50 +245,47 @@ void write_gradescope(std::ostream& out, const ReportInfo& info,
     out << dump(report);
 }
 
-// GitHub Classroom's runner results, one runner per claim, keyed by the
-// runner's id. autograding-grading-reporter scores a runner in its table as
-// passed tests / tests * max_score and in its notice as the sum of the tests'
-// `score` over the sum of max_score: with claims of different weights the two
-// agree only when each runner holds one claim. The workflow (docs/grading.md)
-// puts each result, base64, in <ID>_RESULTS and the ids in `runners`. The
-// fields are those the stock graders (autograding-io-grader) write; `duration`
-// is in milliseconds.
+// GitHub Classroom's runner result, as autograding-grading-reporter reads it
+// (base64 in <RUNNER>_RESULTS). The reporter scores a runner in its table as
+// passed tests / tests * max_score, in its "Total" row with each runner's
+// weight rounded to a whole per cent, and in its notice as the sum of the
+// tests' `score` over max_score. Only tests of one point each in one runner
+// make all three the points earned: a claim worth 3 points is 3 tests. A lab
+// whose grader did not finish is the runner's `message` (a test there would
+// count in the table). The fields are those the stock graders
+// (autograding-io-grader) write; `duration` is in milliseconds.
 void write_classroom(std::ostream& out, const ReportInfo&, const std::vector<LabResult>& results) {
-    nlohmann::ordered_json runners = nlohmann::ordered_json::object();
-    auto runner = [&](const std::string& id, const std::string& status, int max,
-                      nlohmann::ordered_json test) {
-        runners[id] = {{"version", 1},
-                       {"status", status},
-                       {"max_score", max},
-                       {"tests", nlohmann::ordered_json::array({std::move(test)})}};
+    Totals t = totals_of(results);
+    json tests = json::array();
+    std::string errors;
+    auto test = [](const std::string& name, const std::string& status, const std::string& message,
+                   const std::string& code, long duration, int score) {
+        return json{{"name", name},         {"status", status}, {"message", message},
+                    {"test_code", code},    {"filename", ""},   {"line_no", 0},
+                    {"duration", duration}, {"score", score}};
     };
     for (const auto& lab : results) {
-        std::string prefix = lab.program.substr(0, lab.program.find('_'));  // "lab01"
-        for (const auto& c : lab.claims) {
-            if (c.points == 0) continue;  // the table would count a passed one as 1 point
-            std::string status = c.passed ? "pass" : "fail";
-            runner(prefix + "_" + c.suite + "_" + c.name, status, c.points,
-                   {{"name", lab.program + ": " + full_name(c)},
-                    {"status", status},
-                    {"message", printable(claim_output(c))},
-                    {"test_code", full_name(c)},
-                    {"filename", ""},
-                    {"line_no", 0},
-                    {"duration", std::lround(c.seconds * 1000)},
-                    {"score", c.passed ? c.points : 0}});
-        }
-        if (!lab.error.empty())
-            runner(prefix + "_grader", "error", 0,
-                   {{"name", lab.program + ": grader"},
-                    {"status", "error"},
-                    {"message", lab.error},
-                    {"test_code", ""},
-                    {"filename", ""},
-                    {"line_no", 0},
-                    {"duration", 0},
-                    {"score", 0}});
+        if (!lab.error.empty()) errors += lab.program + ": " + lab.error + "\n";
+        for (const auto& c : lab.claims)
+            for (int point = 1; point <= c.points; ++point)
+                tests.push_back(test(lab.program + ": " + full_name(c) +
+                                         (c.points > 1 ? " (point " + std::to_string(point) +
+                                                             " of " + std::to_string(c.points) + ")"
+                                                       : ""),
+                                     c.passed ? "pass" : "fail",
+                                     point == 1 || c.passed ? printable(claim_output(c))
+                                                            : "as point 1 of this claim",
+                                     full_name(c), point == 1 ? std::lround(c.seconds * 1000) : 0,
+                                     c.passed ? 1 : 0));
     }
-    out << runners.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    if (tests.empty())  // the reporter divides by the number of tests
+        tests.push_back(test("nslab: no claim ran", "error", errors, "", 0, 0));
+    json report{{"version", 1},
+                {"status", !errors.empty() ? "error" : (t.passed == t.claims ? "pass" : "fail")},
+                {"max_score", t.max},
+                {"message", errors},
+                {"tests", tests}};
+    out << dump(report);
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 //   json        nslab's own schema; `grade --from FILE` reads it back
 //   junit       JUnit XML (testsuites/testsuite/testcase) for CI systems and IDEs
 //   gradescope  Gradescope's results.json
-//   classroom   GitHub Classroom's autograding runner results, one runner per claim
+//   classroom   GitHub Classroom's autograding runner result, one test per point
 #pragma once
 
 #include <ostream>

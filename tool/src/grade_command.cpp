@@ -26,6 +26,17 @@ std::ostream& output(const po::variables_map& vm, std::ofstream& file) {
     return file;
 }
 
+// The class table on stdout or --output (text, csv or json), and --csv FILE.
+void write_batch(const po::variables_map& vm, const Batch& batch) {
+    std::string format = vm["format"].as<std::string>();
+    std::ofstream file;
+    write_summary(output(vm, file), format == "csv" || format == "json" ? format : "text", batch);
+    if (vm.count("csv")) {
+        std::ofstream csv(vm["csv"].as<std::string>());
+        write_summary(csv, "csv", batch);
+    }
+}
+
 int grade_submissions_command(const po::variables_map& vm, const std::vector<int>& labs,
                               const std::set<std::string>& hidden) {
     BatchOptions o;
@@ -43,15 +54,10 @@ int grade_submissions_command(const po::variables_map& vm, const std::vector<int
     o.limits.pids = vm["pids-max"].as<long>();
     o.limits.memory = vm["memory-max"].as<long>();
     o.hidden_claims = hidden;
+    if (vm.count("shard")) o.shard = parse_shard(vm["shard"].as<std::string>());
+    o.show_progress = ::isatty(2);
     Batch batch = grade_submissions(o, std::cerr);
-
-    std::string format = vm["format"].as<std::string>();
-    std::ofstream file;
-    write_summary(output(vm, file), format == "csv" ? "csv" : "text", batch);
-    if (vm.count("csv")) {
-        std::ofstream csv(vm["csv"].as<std::string>());
-        write_summary(csv, "csv", batch);
-    }
+    write_batch(vm, batch);
     std::cerr << "per-student reports and logs: " << o.results_dir << "\n";
     return 0;
 }
@@ -63,9 +69,12 @@ int grade_command(const std::vector<std::string>& args) {
     options.add_options()("bin", po::value<std::string>(), "build's bin directory")(
         "from", po::value<std::string>(), "convert a saved --format json report instead")(
         "submissions", po::value<std::string>(), "grade every student directory in DIR")(
+        "shard", po::value<std::string>(), "--submissions: grade only the I-th of N shares (I/N)")(
+        "merge", po::value<std::vector<std::string>>()->multitoken(),
+        "join the --format json results of every shard into one class table")(
         "lab", po::value<std::vector<int>>(), "lab number (repeatable; default: every lab)")(
         "format", po::value<std::string>()->default_value("text"),
-        "text, json, junit, gradescope, classroom (--submissions: text or csv)")(
+        "text, json, junit, gradescope, classroom (--submissions, --merge: text, csv or json)")(
         "output", po::value<std::string>(), "write the report here instead of stdout")(
         "filter", po::value<std::string>()->default_value(""), "GoogleTest filter")(
         "expect", po::value<std::string>()->default_value("pass"),
@@ -90,8 +99,15 @@ int grade_command(const std::vector<std::string>& args) {
     auto style = po::command_line_style::unix_style & ~po::command_line_style::allow_guessing;
     po::store(po::command_line_parser(args).options(options).style(style).run(), vm);
     po::notify(vm);
-    if (vm.count("bin") + vm.count("from") + vm.count("submissions") != 1)
-        throw po::error("give one of --bin DIR, --from REPORT.json or --submissions DIR");
+    if (vm.count("bin") + vm.count("from") + vm.count("submissions") + vm.count("merge") != 1)
+        throw po::error(
+            "give one of --bin DIR, --from REPORT.json, --submissions DIR or --merge RESULTS...");
+    if (vm.count("shard") && !vm.count("submissions"))
+        throw po::error("--shard goes with --submissions DIR");
+    if (vm.count("merge")) {
+        write_batch(vm, merge_shards(vm["merge"].as<std::vector<std::string>>()));
+        return 0;
+    }
 
     std::vector<int> labs = vm.count("lab") ? vm["lab"].as<std::vector<int>>() : std::vector<int>{};
     for (int lab : labs)

@@ -1,6 +1,7 @@
 // nslab-tool: what ./nslab runs once the chosen tree is built.
 //
-//   nslab-tool grade --bin DIR | --from REPORT.json | --submissions DIR  [--lab N]...
+//   nslab-tool grade --bin DIR | --from REPORT.json | --submissions DIR [--shard I/N]
+//                    | --merge RESULTS.json...  [--lab N]...
 //                    [--format text|json|junit|gradescope|classroom] [--output FILE] ...
 //   nslab-tool check-handouts [--source DIR] [--bin DIR]
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "doctor.hpp"
 #include "grade_command.hpp"
 #include "graph.hpp"
+#include "nslab/errors.hpp"
 
 namespace po = boost::program_options;
 
@@ -34,6 +36,9 @@ int main(int argc, char** argv) {
         std::cerr
             << "usage: nslab-tool grade --bin DIR [--lab N]... [--format F] | check-handouts\n";
         return 2;
+    } catch (const nslab::UsageError& e) {
+        std::cerr << "nslab: " << e.what() << "\n";
+        return nslab::exit_status::usage;
     } catch (const po::error& e) {
         std::cerr << "nslab: " << e.what() << "\n";
         return 2;

@@ -2,15 +2,20 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
 
 #include "nslab/cli.hpp"
+#include "nslab/errors.hpp"
+#include "nslab/parse.hpp"
 #include "report.hpp"
 
 namespace tool {
@@ -94,6 +99,30 @@ std::string join(const std::vector<std::string>& parts, const std::string& glue)
     return out;
 }
 
+// "42 s", "3 min 05 s", "1 h 02 min": for the progress line.
+std::string duration_text(double seconds) {
+    long s = std::lround(seconds);
+    char text[32];
+    if (s < 60)
+        std::snprintf(text, sizeof text, "%ld s", s);
+    else if (s < 3600)
+        std::snprintf(text, sizeof text, "%ld min %02ld s", s / 60, s % 60);
+    else
+        std::snprintf(text, sizeof text, "%ld h %02ld min", s / 3600, s % 3600 / 60);
+    return text;
+}
+
+// FNV-1a over the sorted names: shards that saw different classes differ here.
+std::string roster_of(const std::vector<fs::path>& students) {
+    std::uint64_t hash = 14695981039346656037ull;
+    for (const auto& path : students)
+        for (unsigned char ch : path.filename().string() + "\n")
+            hash = (hash ^ ch) * 1099511628211ull;
+    char text[20];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+    return text;
+}
+
 // Configures the one build every submission shares, its layer directory
 // pointing at the copy that mirror() keeps in step with each student.
 void configure(const BatchOptions& o, const std::string& build, const std::string& work,
@@ -111,6 +140,22 @@ void configure(const BatchOptions& o, const std::string& build, const std::strin
 
 }  // namespace
 
+Shard parse_shard(const std::string& text) {
+    Shard shard;
+    char rest = 0;
+    if (std::sscanf(text.c_str(), "%d/%d%c", &shard.index, &shard.count, &rest) != 2 ||
+        shard.count < 1 || shard.index < 1 || shard.index > shard.count)
+        nslab::parse::invalid("--shard", text, "expected I/N with 1 <= I <= N");
+    return shard;
+}
+
+void Batch::add(StudentResult student) {
+    lab_max.resize(labs.size(), 0);
+    for (size_t i = 0; i < labs.size() && i < student.labs.size(); ++i)
+        lab_max[i] = std::max(lab_max[i], student.labs[i].max_points());
+    students.push_back(std::move(student));
+}
+
 int StudentResult::points() const {
     int sum = 0;
     for (const auto& lab : labs) sum += lab.points();
@@ -119,8 +164,10 @@ int StudentResult::points() const {
 
 Batch grade_submissions(const BatchOptions& o, std::ostream& progress) {
     Batch batch;
-    std::string build = o.build_root + "/submissions";
-    std::string work = o.build_root + "/submissions-src/labs";
+    // Absolute: the compiler names files absolutely, and first_error strips this prefix.
+    std::string root = fs::absolute(o.build_root).lexically_normal().string();
+    std::string build = root + "/submissions";
+    std::string work = root + "/submissions-src/labs";
     fs::create_directories(o.results_dir);
     become_subreaper();
 
@@ -134,11 +181,17 @@ Batch grade_submissions(const BatchOptions& o, std::ostream& progress) {
     }
     batch.lab_max.assign(batch.labs.size(), 0);
 
-    std::vector<fs::path> students;
+    std::vector<fs::path> everyone, students;
     for (const auto& e : fs::directory_iterator(o.submissions))
         if (e.is_directory() && e.path().filename().string()[0] != '.')
-            students.push_back(e.path());
-    std::sort(students.begin(), students.end());
+            everyone.push_back(e.path());
+    std::sort(everyone.begin(), everyone.end());
+    for (size_t k = 0; k < everyone.size(); ++k)
+        if (static_cast<int>(k % o.shard.count) == o.shard.index - 1)
+            students.push_back(everyone[k]);
+    batch.shard = o.shard;
+    batch.class_size = everyone.size();
+    batch.roster = roster_of(everyone);
 
     {
         Sandbox box("configure", o.limits);
@@ -148,9 +201,24 @@ Batch grade_submissions(const BatchOptions& o, std::ostream& progress) {
     }
 
     size_t index = 0;
+    auto batch_start = Clock::now();
     for (const auto& path : students) {
         StudentResult student;
         student.name = path.filename();
+        student.time_limit = o.time_limit;
+        if (o.show_progress) {
+            double elapsed = seconds_since(batch_start);
+            progress << "submission " << index + 1 << " of " << students.size()
+                     << (o.shard.count > 1 ? " in shard " + std::to_string(o.shard.index) + "/" +
+                                                 std::to_string(o.shard.count)
+                                           : "")
+                     << ": elapsed " << duration_text(elapsed) << ", "
+                     << (index ? "about " +
+                                     duration_text(elapsed / index * (students.size() - index)) +
+                                     " left"
+                               : "time left not known yet")
+                     << "\n";
+        }
         progress << "[" << ++index << "/" << students.size() << "] " << student.name << ": "
                  << std::flush;
         Sandbox box(cgroup_name(student.name), o.limits);
@@ -218,8 +286,6 @@ Batch grade_submissions(const BatchOptions& o, std::ostream& progress) {
         }
         student.grade_seconds = built ? seconds_since(start) : 0;
 
-        for (size_t i = 0; i < batch.labs.size(); ++i)
-            batch.lab_max[i] = std::max(batch.lab_max[i], student.labs[i].max_points());
         ReportInfo info{student.name, false, o.hidden_claims, student.grade_seconds, student.notes};
         std::ofstream text(log_base + ".txt"), json(log_base + ".json");
         write_report(text, "text", info, student.labs);
@@ -228,7 +294,7 @@ Batch grade_submissions(const BatchOptions& o, std::ostream& progress) {
         std::snprintf(line, sizeof line, "%d points; build %.1f s, grade %.1f s", student.points(),
                       student.build_seconds, student.grade_seconds);
         progress << line << (student.notes.empty() ? "" : "; " + join(student.notes, "; ")) << "\n";
-        batch.students.push_back(std::move(student));
+        batch.add(std::move(student));
     }
     return batch;
 }
@@ -242,30 +308,138 @@ std::string csv(const std::string& field) {
     return out + "\"";
 }
 
+using nlohmann::json;
+
+std::string shard_text(const Shard& shard) {
+    return std::to_string(shard.index) + "/" + std::to_string(shard.count);
+}
+
+// The class: each student's report (the same as NAME.json) with its times,
+// and which share of which class this is, for merge_shards.
+void write_class_json(std::ostream& out, const Batch& batch) {
+    json students = json::array();
+    for (const auto& s : batch.students) {
+        std::ostringstream text;
+        write_report(text, "json", {s.name, false, {}, s.grade_seconds, s.notes}, s.labs);
+        json report = json::parse(text.str());
+        report["build_seconds"] = s.build_seconds;
+        report["time_limit"] = s.time_limit;
+        students.push_back(std::move(report));
+    }
+    json doc{{"tool", "nslab"},
+             {"schema", 1},
+             {"kind", "class"},
+             {"shard", {{"index", batch.shard.index}, {"count", batch.shard.count}}},
+             {"class", {{"submissions", batch.class_size}, {"roster", batch.roster}}},
+             {"labs", batch.labs},
+             {"sandbox", batch.sandbox},
+             {"students", students}};
+    out << doc.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+}
+
+Batch read_class_json(const std::string& file) {
+    std::ifstream in(file);
+    if (!in) throw nslab::UsageError("cannot read " + file);
+    json doc = json::parse(in, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || doc.value("kind", "") != "class")
+        throw nslab::UsageError(file + ": not the json of grade --submissions --format json");
+    Batch batch;
+    batch.shard = {doc.at("shard").at("index").get<int>(), doc.at("shard").at("count").get<int>()};
+    batch.class_size = doc.at("class").at("submissions").get<size_t>();
+    batch.roster = doc.at("class").at("roster").get<std::string>();
+    batch.labs = doc.at("labs").get<std::vector<int>>();
+    batch.sandbox = doc.value("sandbox", "");
+    for (const auto& s : doc.at("students")) {
+        ReportInfo info;
+        StudentResult student;
+        student.labs = read_json_report(s.dump(), info);
+        student.name = info.tree;
+        student.notes = info.notes;
+        student.grade_seconds = info.seconds;
+        student.build_seconds = s.value("build_seconds", 0.0);
+        student.time_limit = s.value("time_limit", 0);
+        batch.add(std::move(student));
+    }
+    return batch;
+}
+
 }  // namespace
 
+Batch merge_shards(const std::vector<std::string>& files) {
+    std::map<int, std::string> given;              // shard index -> file
+    std::map<std::string, std::string> graded_in;  // student -> file
+    Batch merged;
+    std::string first;
+    for (const auto& file : files) {
+        Batch shard = read_class_json(file);
+        if (first.empty()) {
+            first = file;
+            merged.labs = shard.labs;
+            merged.shard = {1, shard.shard.count};
+            merged.class_size = shard.class_size;
+            merged.roster = shard.roster;
+            merged.sandbox = shard.sandbox;
+        } else if (shard.shard.count != merged.shard.count) {
+            throw nslab::UsageError(file + " is shard " + shard_text(shard.shard) + " but " +
+                                    first + " is one of " + std::to_string(merged.shard.count));
+        } else if (shard.roster != merged.roster || shard.labs != merged.labs) {
+            throw nslab::UsageError(file + " and " + first + " graded different classes or labs (" +
+                                    std::to_string(shard.class_size) + " and " +
+                                    std::to_string(merged.class_size) + " submissions)");
+        }
+        auto [at, fresh] = given.emplace(shard.shard.index, file);
+        if (!fresh)
+            throw nslab::UsageError("shard " + shard_text(shard.shard) +
+                                    " is given twice: " + at->second + " and " + file);
+        for (auto& student : shard.students) {
+            auto [seen, once] = graded_in.emplace(student.name, file);
+            if (!once)
+                throw nslab::UsageError(student.name + " is in two shards: " + seen->second +
+                                        " and " + file);
+            merged.add(std::move(student));
+        }
+    }
+    std::vector<std::string> missing;
+    for (int i = 1; i <= merged.shard.count; ++i)
+        if (!given.count(i)) missing.push_back(shard_text({i, merged.shard.count}));
+    if (!missing.empty())
+        throw nslab::UsageError("missing shard" + std::string(missing.size() > 1 ? "s " : " ") +
+                                join(missing, ", ") + ": give every shard of the class");
+    std::sort(merged.students.begin(), merged.students.end(),
+              [](const auto& a, const auto& b) { return a.name < b.name; });
+    merged.shard = {1, 1};
+    return merged;
+}
+
 void write_summary(std::ostream& out, const std::string& format, const Batch& batch) {
+    if (format == "json") return write_class_json(out, batch);
     int max = 0;
     for (int m : batch.lab_max) max += m;
     char cell[64];
     if (format == "csv") {
         out << "student";
         for (int lab : batch.labs) out << ",lab" << two_digits(lab);
-        out << ",total,max,build_seconds,grade_seconds,notes\n";
+        out << ",total,max,build_seconds,grade_seconds,time_limit,notes\n";
         for (const auto& s : batch.students) {
             out << csv(s.name);
             for (const auto& lab : s.labs) out << "," << lab.points();
-            std::snprintf(cell, sizeof cell, ",%d,%d,%.1f,%.1f,", s.points(), max, s.build_seconds,
-                          s.grade_seconds);
+            std::snprintf(cell, sizeof cell, ",%d,%d,%.1f,%.1f,%d,", s.points(), max,
+                          s.build_seconds, s.grade_seconds, s.time_limit);
             out << cell << csv(join(s.notes, "; ")) << "\n";
         }
         return;
     }
     if (format != "text")
-        throw std::invalid_argument("--submissions writes text or csv, not '" + format + "'");
+        throw std::invalid_argument("--submissions writes text, csv or json, not '" + format + "'");
     size_t width = 7;
     for (const auto& s : batch.students) width = std::max(width, s.name.size());
-    out << "nslab: " << batch.students.size() << " submissions; " << batch.sandbox << "\n\n";
+    out << "nslab: " << batch.students.size();
+    if (batch.shard.count > 1)
+        out << " of " << batch.class_size << " submissions (shard " << shard_text(batch.shard)
+            << ")";
+    else
+        out << " submissions";
+    out << "; " << batch.sandbox << "\n\n";
     std::snprintf(cell, sizeof cell, "%-*s", static_cast<int>(width), "student");
     out << cell;
     for (int lab : batch.labs) out << "  lab" << two_digits(lab) << "  ";

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "nslab/errors.hpp"
+#include "nslab/layers/net.hpp"
 #include "nslab/net_plan.hpp"
 #include "nslab/netlink.hpp"
 #include "nslab/parse.hpp"
@@ -128,6 +129,15 @@ void Lease::release() {
     // Only the runtime that took it gives it back, not a forked copy of it.
     if (!path_.empty() && owner_ == ::getpid()) ::unlink(path_.c_str());
     path_.clear();
+}
+
+bool bridged(const Config& cfg) {
+    return cfg.has(Layer::net) && cfg.net == NetMode::bridge;
+}
+
+State before_clone(const Config& cfg) {
+    if (!bridged(cfg)) return {};
+    return {take_lease(cfg), {}};
 }
 
 Lease take_lease(const Config& cfg) {

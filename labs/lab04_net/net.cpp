@@ -17,24 +17,11 @@
 
 namespace nslab::net {
 
-namespace {
-bool bridged(const Config& cfg) {
-    return cfg.has(Layer::net) && cfg.net == NetMode::bridge;
-}
-}  // namespace
-
 unsigned long clone_flags(const Config& cfg) {
     if (!cfg.has(Layer::net)) return 0;
     // TODO step 1: the child gets a network stack of its own
     // (network_namespaces(7)). What does a new one hold?
     throw NotImplemented("lab04_net", 1, "network_namespaces(7)");
-}
-
-// Given: the address is chosen before clone, so the child has it in its copy
-// of the runtime's memory (see net_host.hpp for why a lease is race-free).
-State before_clone(const Config& cfg) {
-    if (!bridged(cfg)) return {};
-    return {take_lease(cfg), {}};
 }
 
 void in_parent(const Config& cfg, State& state, pid_t child) {

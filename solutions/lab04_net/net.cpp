@@ -11,24 +11,11 @@
 
 namespace nslab::net {
 
-namespace {
-bool bridged(const Config& cfg) {
-    return cfg.has(Layer::net) && cfg.net == NetMode::bridge;
-}
-}  // namespace
-
 // Step 1. network_namespaces(7): the child gets its own interfaces, routes,
 // firewall and port numbers.
 unsigned long clone_flags(const Config& cfg) {
     if (!cfg.has(Layer::net)) return 0;
     return CLONE_NEWNET;
-}
-
-// Given: the address is chosen before clone, so the child has it in its copy
-// of the runtime's memory (see net_host.hpp for why a lease is race-free).
-State before_clone(const Config& cfg) {
-    if (!bridged(cfg)) return {};
-    return {take_lease(cfg), {}};
 }
 
 // Step 3, in the host's namespace: the child exists, so its namespace does.

@@ -50,6 +50,9 @@ class Lease {
     Cidr address_{}, gateway_{};
 };
 
+// The layer is on and the container is on the bridge (--net bridge).
+bool bridged(const Config& cfg);
+
 // The lease for this container: --ip or the next free address of the subnet
 // ($NSLAB_SUBNET or 10.88.0.0/16) in /run/nslab/leases.
 Lease take_lease(const Config& cfg);

@@ -60,10 +60,11 @@ void run_from_sealed_copy(const char* name, char** argv) {
     Fd copy(sys::check(fd, "memfd_create(a sealed copy of the runtime)"));
     struct stat st {};
     sys::check(::fstat(self.get(), &st), "fstat(/proc/self/exe)");
-    for (off_t done = 0; done < st.st_size;) {
-        ssize_t n = sys::check(
-            ::sendfile(copy.get(), self.get(), &done, static_cast<size_t>(st.st_size - done)),
-            "sendfile(the runtime into its sealed copy)");
+    const off_t size = loaded_size(self, st.st_size);
+    for (off_t done = 0; done < size;) {
+        ssize_t n =
+            sys::check(::sendfile(copy.get(), self.get(), &done, static_cast<size_t>(size - done)),
+                       "sendfile(the runtime into its sealed copy)");
         if (n == 0) break;  // the file shrank under us: the exec below fails
     }
     sys::check(::fcntl(copy.get(), F_ADD_SEALS, sealed_copy_seals()), "fcntl(F_ADD_SEALS)");

@@ -10,7 +10,7 @@ using namespace nslab;
 
 namespace {
 
-const idmap::Caller user{1000, 1000, false};
+const idmap::Caller user{1000, 1000, false, {}, {}};
 const idmap::Caller root{0, 0, true, IdMapEntry{0, 200000, 65536}, IdMapEntry{0, 300000, 65536}};
 const idmap::Limits limits{340, 4096};
 
@@ -42,13 +42,13 @@ TEST(IdMap, TextIsOneLinePerRange) {
 }
 
 TEST(IdMap, DefaultMapsTheCallersOwnIds) {
-    auto plan = idmap::plan(lab5(), idmap::Caller{1000, 1001, false}, limits);
+    auto plan = idmap::plan(lab5(), idmap::Caller{1000, 1001, false, {}, {}}, limits);
     EXPECT_EQ(plan.uid_map, "0 1000 1\n");
     EXPECT_EQ(plan.gid_map, "0 1001 1\n");
     // Root's default is never host uid 0: the subordinate ids of user nslab.
     EXPECT_EQ(idmap::plan(lab5(), root, limits).uid_map, "0 200000 65536\n");
     EXPECT_EQ(idmap::plan(lab5(), root, limits).gid_map, "0 300000 65536\n");
-    idmap::Caller root_without_range{0, 0, true};
+    idmap::Caller root_without_range{0, 0, true, {}, {}};
     EXPECT_THROW(idmap::plan(lab5(), root_without_range, limits), std::runtime_error);
 }
 

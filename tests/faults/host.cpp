@@ -88,6 +88,11 @@ Runtime::Runtime(const Launch& launch) {
     pid_ = sys::fork();
     if (pid_ == 0) {
         ::setpgid(0, 0);  // a Ctrl-C for us is not one for the lab
+        // A Ctrl-C must reach the lab as a terminal's would, whatever we
+        // inherited: a shell starts a background job with SIGINT and SIGQUIT
+        // ignored, and exec keeps an ignored signal ignored (signal(7)).
+        ::signal(SIGINT, SIG_DFL);
+        ::signal(SIGQUIT, SIG_DFL);
         if (launch.no_time_namespaces) {
             // This process becomes the lab (exec keeps the PID): hide its
             // /proc/self/ns behind an empty directory, as on a kernel

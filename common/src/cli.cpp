@@ -7,6 +7,7 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
+#include <stdexcept>
 #include <string_view>
 
 #include "nslab/errors.hpp"
@@ -19,36 +20,72 @@ namespace nslab {
 
 namespace {
 
-constexpr std::array<std::string_view, 10> lab_layers = {
-    "process", "pid", "mount", "uts", "net", "user", "cgroup", "time", "ipc", "exec"};
-
-// Which lab first has an option, so a later lab's option given to an earlier
-// lab can say where it belongs instead of "unrecognised".
-struct OptionHome {
+// Every option a lab can bring, defined once; the lab table (labs.hpp) says
+// which lab brings which. --pid-file means "write" where a container is
+// built and "read" where one is joined.
+struct OptionSpec {
     std::string_view name;
-    int lab;
+    std::string_view value;  // its argument's name; empty: a flag
+    std::string_view help;
+    LabKind kind = LabKind::build;  // the kind of lab it means this in
+    bool repeatable = false;
 };
-constexpr OptionHome option_homes[] = {
-    {"pid-file", 1},
-    {"init", 1},
-    {"timings", 1},
-    {"rootfs", 2},
-    {"rootfs-writable", 2},
-    {"tmpfs-size", 2},
-    {"hostname", 3},
-    {"domainname", 3},
-    {"net", 4},
-    {"ip", 4},
-    {"userns", 5},
-    {"uid-map", 5},
-    {"gid-map", 5},
-    {"memory", 6},
-    {"pids", 6},
-    {"cpus", 6},
-    {"monotonic-offset", 7},
-    {"boottime-offset", 7},
-    {"pid", 9},
+constexpr OptionSpec option_specs[] = {
+    {"timings", "", "print how long each set-up step took, on stderr"},
+    {"pid-file", "FILE", "write the container's host PID to FILE once it is set up, before exec"},
+    {"init", "", "run a tiny init as PID 1 (reaps zombies, forwards signals); COMMAND is PID 2"},
+    {"rootfs", "DIR", "root filesystem of the container (default: DEFAULT_ROOTFS)"},
+    {"rootfs-writable", "",
+     "mount the rootfs read-write (for a private copy; default: read-only, so no container "
+     "changes what the next one runs)"},
+    {"tmpfs-size", "BYTES", "size of /tmp and of /dev/shm inside, such as 16M (default: 64M)"},
+    {"hostname", "NAME", "hostname inside (default: the container id)"},
+    {"domainname", "NAME", "NIS domain name inside"},
+    {"net", "none|bridge",
+     "none: only lo; bridge: a veth pair to the host bridge nslab0 (default)"},
+    {"ip", "CIDR", "the container's address on the bridge (default: the next free one)"},
+    {"userns", "", "create a user namespace (rootless when run as a user)"},
+    {"uid-map", "IN:OUT:COUNT",
+     "a uid range of the user namespace (default: 0:<your uid>:1; as root, the subordinate "
+     "uids of user nslab in /etc/subuid); repeatable",
+     LabKind::build, true},
+    {"gid-map", "IN:OUT:COUNT",
+     "a gid range of the user namespace (default: 0:<your gid>:1; as root, the subordinate "
+     "gids of user nslab in /etc/subgid); repeatable",
+     LabKind::build, true},
+    {"memory", "BYTES", "memory limit, such as 64M or 1G"},
+    {"pids", "N", "at most N processes"},
+    {"cpus", "X", "CPU share, such as 0.5 or 2"},
+    {"monotonic-offset", "S", "move CLOCK_MONOTONIC by S seconds inside"},
+    {"boottime-offset", "S", "move CLOCK_BOOTTIME (and /proc/uptime) by S seconds inside"},
+    {"pid", "PID", "the container to join: the host PID of its first process", LabKind::join},
+    {"pid-file", "FILE", "read that PID from FILE (as written by --pid-file)", LabKind::join},
 };
+
+// Calls f(name) for each option `lab` brings itself, in the table's order.
+template <typename F>
+void for_each_own_option(const Lab& lab, F f) {
+    std::string_view rest = lab.options;
+    while (!rest.empty()) {
+        size_t end = rest.find(' ');
+        if (end != 0) f(rest.substr(0, end));
+        if (end == std::string_view::npos) break;
+        rest.remove_prefix(end + 1);
+    }
+}
+
+const OptionSpec& spec_of(std::string_view name, LabKind kind) {
+    for (const auto& spec : option_specs)
+        if (spec.name == name && spec.kind == kind) return spec;
+    throw std::logic_error("labs.hpp names an option cli.cpp does not define: " +
+                           std::string(name));
+}
+
+const Lab& lab_at(int number) {
+    const Lab* lab = find_lab(number);
+    if (!lab) throw std::logic_error("no lab " + std::to_string(number) + " in labs.hpp");
+    return *lab;
+}
 
 std::string random_id() {
     unsigned char bytes[4] = {};
@@ -61,94 +98,63 @@ std::string random_id() {
     return hex;
 }
 
-std::string usage_line(int lab, const std::string& program) {
-    if (lab == 0) return "Usage: " + program + " [OPTION]... [PID [PID]]";
-    if (lab == 9)
-        return "Usage: " + program +
-               " (--pid PID | --pid-file FILE) [OPTION]... -- COMMAND [ARG]...";
+std::string usage_line(const Lab& lab, const std::string& program) {
+    switch (lab.kind) {
+        case LabKind::inspect:
+            return "Usage: " + program + " [OPTION]... [PID [PID]]";
+        case LabKind::join:
+            return "Usage: " + program +
+                   " (--pid PID | --pid-file FILE) [OPTION]... -- COMMAND [ARG]...";
+        case LabKind::build:
+            break;
+    }
     return "Usage: " + program + " [OPTION]... -- COMMAND [ARG]...";
 }
 
-std::string summary(int lab) {
-    static constexpr std::array<std::string_view, 10> summaries = {
-        "Show a process's identity and namespaces, as /proc shows them.",
-        "Run COMMAND in a new PID namespace.",
-        "Run COMMAND in new PID and mount namespaces, on its own root filesystem.",
-        "Run COMMAND in new PID, mount and UTS namespaces.",
-        "Run COMMAND in new PID, mount, UTS and network namespaces.",
-        "Run COMMAND in new PID, mount, UTS, network and (with --userns) user namespaces.",
-        "Run COMMAND in namespaces and a cgroup with limits.",
-        "Run COMMAND in namespaces, a cgroup and a time namespace.",
-        "Run COMMAND in every namespace type: a small container runtime.",
-        "Run COMMAND inside a running container (setns), like docker exec.",
-    };
-    return std::string(summaries.at(static_cast<size_t>(lab)));
-}
-
-po::options_description options_for(int lab, const std::string& default_rootfs) {
+// The options of every lab whose options `lab` takes, in the table's order.
+po::options_description options_for(const Lab& lab, const std::string& default_rootfs) {
     po::options_description all("Options");
     all.add_options()("help", "print this help and exit")("version", "print the version and exit")(
         "verbose,v", "say what each step does, on stderr");
-    if (lab >= 1 && lab <= 8) {
-        all.add_options()("timings", "print how long each set-up step took, on stderr")(
-            "pid-file", po::value<std::string>()->value_name("FILE"),
-            "write the container's host PID to FILE once it is set up, before exec")(
-            "init", "run a tiny init as PID 1 (reaps zombies, forwards signals); COMMAND is PID 2");
+    for (const Lab& owner : lab_table) {
+        if (!takes_options_of(lab, owner)) continue;
+        for_each_own_option(owner, [&](std::string_view name) {
+            const OptionSpec& spec = spec_of(name, owner.kind);
+            std::string help(spec.help);
+            if (auto at = help.find("DEFAULT_ROOTFS"); at != std::string::npos)
+                help.replace(at, std::string_view("DEFAULT_ROOTFS").size(), default_rootfs);
+            const std::string key(spec.name);
+            const std::string value(spec.value);
+            if (spec.value.empty())
+                all.add_options()(key.c_str(), help.c_str());
+            else if (spec.repeatable)
+                all.add_options()(key.c_str(),
+                                  po::value<std::vector<std::string>>()->value_name(value),
+                                  help.c_str());
+            else
+                all.add_options()(key.c_str(), po::value<std::string>()->value_name(value),
+                                  help.c_str());
+        });
     }
-    if (lab >= 2 && lab <= 8)
-        all.add_options()(
-            "rootfs", po::value<std::string>()->value_name("DIR"),
-            ("root filesystem of the container (default: " + default_rootfs + ")").c_str())(
-            "rootfs-writable",
-            "mount the rootfs read-write (for a private copy; default: read-only, so no "
-            "container changes what the next one runs)")(
-            "tmpfs-size", po::value<std::string>()->value_name("BYTES"),
-            "size of /tmp and of /dev/shm inside, such as 16M (default: 64M)");
-    if (lab >= 3 && lab <= 8)
-        all.add_options()("hostname", po::value<std::string>()->value_name("NAME"),
-                          "hostname inside (default: the container id)")(
-            "domainname", po::value<std::string>()->value_name("NAME"), "NIS domain name inside");
-    if (lab >= 4 && lab <= 8)
-        all.add_options()("net", po::value<std::string>()->value_name("none|bridge"),
-                          "none: only lo; bridge: a veth pair to the host bridge nslab0 (default)")(
-            "ip", po::value<std::string>()->value_name("CIDR"),
-            "the container's address on the bridge (default: the next free one)");
-    if (lab >= 5 && lab <= 8)
-        all.add_options()("userns", "create a user namespace (rootless when run as a user)")(
-            "uid-map", po::value<std::vector<std::string>>()->value_name("IN:OUT:COUNT"),
-            "a uid range of the user namespace (default: 0:<your uid>:1; as root, the "
-            "subordinate uids of user nslab in /etc/subuid); repeatable")(
-            "gid-map", po::value<std::vector<std::string>>()->value_name("IN:OUT:COUNT"),
-            "a gid range of the user namespace (default: 0:<your gid>:1; as root, the "
-            "subordinate gids of user nslab in /etc/subgid); repeatable");
-    if (lab >= 6 && lab <= 8)
-        all.add_options()("memory", po::value<std::string>()->value_name("BYTES"),
-                          "memory limit, such as 64M or 1G")(
-            "pids", po::value<std::string>()->value_name("N"), "at most N processes")(
-            "cpus", po::value<std::string>()->value_name("X"), "CPU share, such as 0.5 or 2");
-    if (lab >= 7 && lab <= 8)
-        all.add_options()("monotonic-offset", po::value<std::string>()->value_name("S"),
-                          "move CLOCK_MONOTONIC by S seconds inside")(
-            "boottime-offset", po::value<std::string>()->value_name("S"),
-            "move CLOCK_BOOTTIME (and /proc/uptime) by S seconds inside");
-    if (lab == 9)
-        all.add_options()("pid", po::value<std::string>()->value_name("PID"),
-                          "the container to join: the host PID of its first process")(
-            "pid-file", po::value<std::string>()->value_name("FILE"),
-            "read that PID from FILE (as written by --pid-file)");
     return all;
 }
 
-[[noreturn]] void refuse_unknown(int lab, const std::string& option) {
+// An option of a lab this one does not include says where it belongs
+// instead of "unrecognised" (a join lab takes no build lab's options).
+[[noreturn]] void refuse_unknown(const Lab& lab, const std::string& option) {
     std::string name = option;
     while (!name.empty() && name.front() == '-') name.erase(0, 1);
-    for (const auto& home : option_homes) {
-        if (home.name != name) continue;
-        if (home.lab > lab && lab != 9)
-            throw UsageError("option '--" + name + "' comes with lab " +
-                             (home.lab < 10 ? "0" : "") + std::to_string(home.lab) + " (" +
-                             std::string(lab_layers.at(static_cast<size_t>(home.lab))) + "); use " +
-                             lab_program_name(home.lab) + " or a later lab");
+    for (const Lab& home : lab_table) {
+        bool brings = false;
+        for_each_own_option(home, [&](std::string_view own) { brings = brings || own == name; });
+        if (!brings) continue;
+        if (lab.kind != LabKind::join && !takes_options_of(lab, home)) {
+            std::string program = lab_program_name(home);
+            throw UsageError("option '--" + name + "' comes with lab " + program.substr(3, 2) +
+                             " (" + std::string(home.name) + "); use " + program +
+                             " or a later lab");
+        }
+        break;
     }
     throw UsageError("unrecognized option '" + option + "'");
 }
@@ -156,14 +162,14 @@ po::options_description options_for(int lab, const std::string& default_rootfs) 
 }  // namespace
 
 std::string lab_program_name(int lab) {
-    return std::string(lab < 10 ? "lab0" : "lab") + std::to_string(lab) + "_" +
-           std::string(lab_layers.at(static_cast<size_t>(lab)));
+    return lab_program_name(lab_at(lab));
 }
 
-ParsedCommandLine parse_command_line(int lab, int argc, const char* const* argv) {
+ParsedCommandLine parse_command_line(int number, int argc, const char* const* argv) {
+    const Lab& lab = lab_at(number);
     ParsedCommandLine parsed;
     Config& cfg = parsed.config;
-    cfg.lab = lab;
+    cfg.lab = lab.number;
     cfg.program = lab_program_name(lab);
     cfg.id = random_id();
     cfg.rootfs = NSLAB_DEFAULT_ROOTFS;
@@ -200,8 +206,8 @@ ParsedCommandLine parse_command_line(int lab, int argc, const char* const* argv)
     }
 
     if (vm.count("help")) {
-        std::cout << usage_line(lab, cfg.program) << "\n" << summary(lab) << "\n\n" << options;
-        if (lab >= 1 && lab <= 8)
+        std::cout << usage_line(lab, cfg.program) << "\n" << lab.summary << "\n\n" << options;
+        if (lab.kind == LabKind::build)
             std::cout
                 << "\nExit status: COMMAND's own; 128+N if signal N killed it;\n"
                    "125 if the runtime failed; 126 if COMMAND cannot run; 127 if not found.\n";
@@ -234,10 +240,9 @@ ParsedCommandLine parse_command_line(int lab, int argc, const char* const* argv)
         cfg.domainname = parse::hostname("--domainname", text("domainname"));
     // A rootless container (--userns, run by a user) cannot plug a veth into
     // the host's bridge: its default is none, and an explicit bridge is refused.
-    if (lab >= 4 && lab <= 8)
-        cfg.net = lab >= 5 && vm.count("userns") && !idmap::Caller::current().privileged
-                      ? NetMode::none
-                      : NetMode::bridge;
+    if (cfg.has(Layer::net))
+        cfg.net = vm.count("userns") && !idmap::Caller::current().privileged ? NetMode::none
+                                                                             : NetMode::bridge;
     if (vm.count("net")) {
         auto mode = text("net");
         if (mode == "none")
@@ -267,7 +272,7 @@ ParsedCommandLine parse_command_line(int lab, int argc, const char* const* argv)
     if (vm.count("boottime-offset"))
         cfg.boottime_offset = parse::seconds("--boottime-offset", text("boottime-offset"));
 
-    if (lab == 0) {
+    if (lab.kind == LabKind::inspect) {
         positionals.insert(positionals.end(), cfg.command.begin(), cfg.command.end());
         cfg.command.clear();
         if (positionals.size() > 2)
@@ -279,7 +284,7 @@ ParsedCommandLine parse_command_line(int lab, int argc, const char* const* argv)
     // A command may also come without `--` when it has no options of its own.
     cfg.command.insert(cfg.command.begin(), positionals.begin(), positionals.end());
     if (cfg.command.empty()) throw UsageError("missing command: give it after --, e.g. -- /bin/sh");
-    if (lab == 9) {
+    if (lab.kind == LabKind::join) {
         if (vm.count("pid") == vm.count("pid-file"))
             throw UsageError("give the container to join: --pid PID or --pid-file FILE");
         if (vm.count("pid")) cfg.target = static_cast<pid_t>(parse::positive("--pid", text("pid")));

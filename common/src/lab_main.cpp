@@ -18,8 +18,14 @@ int main(int argc, char** argv) {
         ParsedCommandLine parsed = parse_command_line(NSLAB_LAB, argc, argv);
         if (parsed.exit_now) return *parsed.exit_now;
         const Config& cfg = parsed.config;
-        if (cfg.lab == 0) return show_identity(cfg);
-        if (cfg.lab == 9) return join_container(cfg);
+        switch (find_lab(cfg.lab)->kind) {
+            case LabKind::inspect:
+                return show_identity(cfg);
+            case LabKind::join:
+                return join_container(cfg);
+            case LabKind::build:
+                break;
+        }
         return run_container(cfg);
     } catch (const UsageError& e) {
         std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", program.c_str(), e.what(),

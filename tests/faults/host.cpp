@@ -36,7 +36,7 @@ std::string lab_path(int lab) {
 }
 
 std::string probe_in(int lab) {
-    return lab >= 2 ? "/bin/probe" : bin_dir + "/probe";
+    return nslab::lab_has(lab, nslab::Layer::mount) ? "/bin/probe" : bin_dir + "/probe";
 }
 
 // "/tmp/X" when the build we run from is under /tmp/X, else "".

@@ -9,8 +9,10 @@
 #include <cstdio>
 #include <map>
 #include <thread>
+#include <vector>
 
 #include "faults.hpp"
+#include "nslab/labs.hpp"
 
 namespace faults {
 
@@ -41,6 +43,14 @@ const char* name_of(Ending e) {
     return "?";
 }
 
+// Every lab that builds a container (labs.hpp).
+std::vector<int> build_labs() {
+    std::vector<int> numbers;
+    for (const auto& lab : nslab::lab_table)
+        if (lab.kind == nslab::LabKind::build) numbers.push_back(lab.number);
+    return numbers;
+}
+
 bool killed(Ending e) {
     return e == Ending::kill_setup || e == Ending::kill_running;
 }
@@ -56,17 +66,18 @@ std::vector<std::string> options_for(int lab, Ending e, int run, std::mt19937_64
     // After a SIGKILL nobody can remove a pid file; that is the caller's.
     if (!killed(e))
         o.insert(o.end(), {"--pid-file", "/tmp/faults-" + std::to_string(run) + ".pid"});
-    if (lab >= 3 && coin(0.3)) o.insert(o.end(), {"--hostname", "f" + std::to_string(run)});
-    if (lab >= 4 && coin(0.2)) o.insert(o.end(), {"--net", "none"});
-    if (lab >= 5) {
+    if (nslab::lab_has(lab, nslab::Layer::uts) && coin(0.3))
+        o.insert(o.end(), {"--hostname", "f" + std::to_string(run)});
+    if (nslab::lab_has(lab, nslab::Layer::net) && coin(0.2)) o.insert(o.end(), {"--net", "none"});
+    if (nslab::lab_has(lab, nslab::Layer::user)) {
         int user = static_cast<int>(rng() % 3);
         if (user >= 1) o.push_back("--userns");
         if (user == 2)
             o.insert(o.end(), {"--uid-map", "0:100000:65536", "--gid-map", "0:100000:65536"});
     }
-    if (lab >= 6 && coin(0.5))
+    if (nslab::lab_has(lab, nslab::Layer::cgroup) && coin(0.5))
         o.insert(o.end(), {"--memory", "64M", "--pids", "64", "--cpus", "0.5"});
-    if (lab >= 7 && coin(0.5))
+    if (nslab::lab_has(lab, nslab::Layer::time) && coin(0.5))
         o.insert(o.end(), {"--monotonic-offset", "3600", "--boottime-offset", "7200"});
     return o;
 }
@@ -98,7 +109,7 @@ int leaks(std::uint64_t seed, int rounds, bool cleanup) {
     int runs = 0, leaked = 0, wrong = 0;
 
     for (int round = 0; round < rounds; ++round) {
-        for (int lab = 1; lab <= 8; ++lab) {
+        for (int lab : build_labs()) {
             for (Ending e : endings) {
                 const int run = ++runs;
                 std::vector<std::string> args = options_for(lab, e, run, rng);
@@ -184,7 +195,7 @@ int leaks(std::uint64_t seed, int rounds, bool cleanup) {
     std::printf("\n  lab ");
     for (Ending e : endings) std::printf("%12s", name_of(e));
     std::printf("\n");
-    for (int lab = 1; lab <= 8; ++lab) {
+    for (int lab : build_labs()) {
         std::printf("  %02d  ", lab);
         for (Ending e : endings) {
             const Counts& c = table[{lab, e}];

@@ -85,7 +85,7 @@ pid_t spawn(int lab_number, const std::vector<std::string>& options,
     argv.insert(argv.end(), options.begin(), options.end());
     argv.push_back("--");
     argv.insert(argv.end(), command.begin(), command.end());
-    if (lab_number >= 4) enter_scratch_network();
+    if (nslab::lab_has(lab_number, nslab::Layer::net)) enter_scratch_network();
     pid_t pid = nslab::sys::fork();
     if (pid == 0) {
         ::dup2(in_r.get(), 0);
@@ -163,7 +163,7 @@ std::string lab_executable(int lab_number) {
     return bin_dir() + "/" + nslab::lab_program_name(lab_number);
 }
 std::string probe_path(int lab_number) {
-    return lab_number >= 2 ? "/bin/probe" : bin_dir() + "/probe";
+    return nslab::lab_has(lab_number, nslab::Layer::mount) ? "/bin/probe" : bin_dir() + "/probe";
 }
 
 Result run(int lab_number, const std::vector<std::string>& options,

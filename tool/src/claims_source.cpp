@@ -137,9 +137,10 @@ int check_handouts_command(const std::vector<std::string>& args) {
         std::cout << where << ": " << what << "\n";
         ++problems;
     };
-    for (int lab = 0; lab <= 9; ++lab) {
-        std::string program = nslab::lab_program_name(lab);
-        std::string layer = program.substr(program.find('_') + 1);
+    for (const auto& table_row : nslab::lab_table) {
+        const int lab = table_row.number;
+        std::string program = nslab::lab_program_name(table_row);
+        std::string layer(table_row.name);
         fs::path claims_file = source / "tests/graders" / (layer + "_claims.cpp");
         fs::path handout = source / "labs" / program / "README.md";
         if (!fs::exists(claims_file)) continue;  // no grader yet

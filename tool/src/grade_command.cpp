@@ -6,9 +6,11 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 
 #include "claims_source.hpp"
+#include "nslab/labs.hpp"
 #include "report.hpp"
 #include "results.hpp"
 #include "submissions.hpp"
@@ -110,10 +112,14 @@ int grade_command(const std::vector<std::string>& args) {
     }
 
     std::vector<int> labs = vm.count("lab") ? vm["lab"].as<std::vector<int>>() : std::vector<int>{};
+    const auto& table = nslab::lab_table;
     for (int lab : labs)
-        if (lab < 0 || lab > 9) throw po::error("--lab takes 0 to 9, not " + std::to_string(lab));
+        if (!nslab::find_lab(lab))
+            throw po::error("--lab takes " + std::to_string(std::begin(table)->number) + " to " +
+                            std::to_string(std::prev(std::end(table))->number) + ", not " +
+                            std::to_string(lab));
     if (labs.empty())
-        for (int lab = 0; lab <= 9; ++lab) labs.push_back(lab);
+        for (const auto& lab : table) labs.push_back(lab.number);
     std::set<std::string> hidden;
     if (vm.count("extra-tests")) hidden = claim_names_in_dir(vm["extra-tests"].as<std::string>());
     if (vm.count("submissions")) return grade_submissions_command(vm, labs, hidden);

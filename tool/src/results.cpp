@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -31,9 +32,11 @@ int LabResult::passed() const {
 }
 
 std::string own_suite(int lab) {
-    static const std::array<std::string, 10> suites = {"Process", "Pid",    "Mount", "Uts", "Net",
-                                                       "User",    "Cgroup", "Time",  "Ipc", "Exec"};
-    return suites.at(static_cast<size_t>(lab));
+    const nslab::Lab* found = nslab::find_lab(lab);
+    if (!found) throw std::out_of_range("no lab " + std::to_string(lab));
+    std::string suite(found->name);  // GoogleTest suites are the name, capitalised: "Pid"
+    suite.front() = static_cast<char>(std::toupper(static_cast<unsigned char>(suite.front())));
+    return suite;
 }
 
 std::vector<Claim> parse_gtest_json(const std::string& text, const std::string& lab) {

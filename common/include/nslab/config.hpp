@@ -9,21 +9,9 @@
 #include <string>
 #include <vector>
 
-namespace nslab {
+#include "nslab/labs.hpp"
 
-// The isolation layers, numbered by the lab that teaches them. The order the
-// kernel needs them in is the orchestrator's business (container.cpp), not
-// this numbering: the user namespace is taught fifth but created first.
-enum class Layer : int {
-    pid = 1,
-    mount = 2,
-    uts = 3,
-    net = 4,
-    user = 5,
-    cgroup = 6,
-    time = 7,
-    ipc = 8
-};
+namespace nslab {
 
 struct IdMapEntry {
     std::uint32_t inside = 0;
@@ -41,7 +29,7 @@ struct Cidr {
 enum class NetMode { host, none, bridge };
 
 struct Config {
-    int lab = 0;                       // which lab executable is running (0..9)
+    int lab = 0;                       // which lab executable is running (labs.hpp)
     std::string program;               // e.g. "lab01_pid": the name in every message
     std::string id;                    // short random container id (hostname, cgroup, veth)
     std::vector<std::string> command;  // what runs inside, after `--`
@@ -85,8 +73,8 @@ struct Config {
     // lab 09
     pid_t target = 0;  // the running container to join
 
-    // Is this layer part of the running lab? (lab 09 joins, it builds nothing.)
-    bool has(Layer layer) const { return lab >= static_cast<int>(layer) && lab <= 8; }
+    // Is this layer part of the running lab? (a join lab builds nothing.)
+    bool has(Layer layer) const { return lab_has(lab, layer); }
 };
 
 }  // namespace nslab

@@ -186,6 +186,10 @@ std::string container_path(const std::string& id, pid_t runtime) {
     return "/" + std::string(parent_name) + "/" + id + "-" + std::to_string(runtime);
 }
 
+std::string v2_directory(const std::string& path) {
+    return std::string(mount_point) + path;
+}
+
 std::optional<pid_t> owner_of(std::string_view name) {
     size_t dash = name.rfind('-');
     if (dash == std::string_view::npos || dash + 1 == name.size()) return std::nullopt;

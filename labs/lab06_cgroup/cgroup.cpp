@@ -22,14 +22,6 @@
 
 namespace nslab::cgroup {
 
-namespace {
-
-std::string directory(const State& state) {
-    return std::string(cgroupfs::mount_point) + state.path;
-}
-
-}  // namespace
-
 State before_clone(const Config& cfg) {
     if (!cfg.has(Layer::cgroup)) return {};
     const cgroupfs::Host& host = cgroupfs::host();
@@ -71,7 +63,7 @@ void in_child(const Config& cfg) {
 int after_exit(const Config& cfg, State& state, int status) {
     if (!cfg.has(Layer::cgroup) || state.path.empty()) return status;
     const cgroupfs::Host& host = cgroupfs::host();
-    const std::string dir = directory(state);
+    const std::string dir = cgroupfs::v2_directory(state.path);
     // TODO step 4: an OOM kill is reported (one line on stderr, exit status
     // 128 + the OOM killer's signal) and the cgroup is removed, once only
     // (cgroup-v2.rst, "memory.events", "cgroup.kill"; rmdir(2)). Why can the

@@ -25,14 +25,6 @@
 
 namespace nslab::cgroup {
 
-namespace {
-
-std::string directory(const State& state) {
-    return std::string(cgroupfs::mount_point) + state.path;
-}
-
-}  // namespace
-
 State before_clone(const Config& cfg) {
     if (!cfg.has(Layer::cgroup)) return {};
     const cgroupfs::Host& host = cgroupfs::host();
@@ -60,7 +52,7 @@ State before_clone(const Config& cfg) {
         sys::mkdir(dir, 0755);
         if (!controllers.empty()) sys::write_file(dir + "/cgroup.subtree_control", controllers);
     }
-    const std::string dir = directory(state);
+    const std::string dir = cgroupfs::v2_directory(state.path);
     // Ours alone: one left by another run is an error, not a cgroup to share.
     sys::mkdir_new(dir, 0755);
     ScopeGuard remove([&] { sys::rmdir(dir); });  // a refused limit must not leave it behind
@@ -101,7 +93,7 @@ void in_child(const Config& cfg) {
 int after_exit(const Config& cfg, State& state, int status) {
     if (!cfg.has(Layer::cgroup) || state.path.empty()) return status;
     const cgroupfs::Host& host = cgroupfs::host();
-    const std::string dir = directory(state);
+    const std::string dir = cgroupfs::v2_directory(state.path);
     std::uint64_t oom_kills = 0;
     if (host.mode != cgroupfs::Mode::unified) {
         oom_kills = cgroupfs::v1::oom_kills(host, state.path);

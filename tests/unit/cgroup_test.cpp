@@ -104,6 +104,7 @@ TEST(CgroupLimits, EveryLimitV2AndV1) {
 
 TEST(CgroupPaths, ContainerPathAndOwner) {
     EXPECT_EQ(container_path("ab12cd34", 4242), "/nslab/ab12cd34-4242");
+    EXPECT_EQ(v2_directory("/nslab/ab12cd34-4242"), "/sys/fs/cgroup/nslab/ab12cd34-4242");
     EXPECT_EQ(owner_of("ab12cd34-4242"), 4242);
     EXPECT_EQ(owner_of("ab12cd34"), std::nullopt);
     EXPECT_EQ(owner_of("ab12cd34-"), std::nullopt);

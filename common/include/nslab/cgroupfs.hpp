@@ -86,6 +86,8 @@ std::vector<LimitWrite> v1_limits(
 // The container's cgroup, relative to a hierarchy's root: "/nslab/ID-PID",
 // PID being the runtime's, so `cleanup` can tell a live container from a stale one.
 std::string container_path(const std::string& id, pid_t runtime);
+// Its directory in the v2 tree: "/nslab/x" -> "/sys/fs/cgroup/nslab/x".
+std::string v2_directory(const std::string& path);
 // The runtime PID in a container cgroup's name, if it has one.
 std::optional<pid_t> owner_of(std::string_view name);
 // The cgroups from the hierarchy root down to the container's parent, all

@@ -83,23 +83,6 @@ pid_t target_pid(const Config& cfg) {
     return static_cast<pid_t>(parse::positive("--pid-file " + cfg.pid_file, text));
 }
 
-std::vector<std::vector<std::string>> join_steps(const std::vector<std::string>& differing,
-                                                 const std::vector<std::string>& owned_outside) {
-    auto has = [](const std::vector<std::string>& list, std::string_view type) {
-        return std::find(list.begin(), list.end(), type) != list.end();
-    };
-    std::vector<std::string> first, second;
-    for (auto type : join_order) {
-        if (!has(differing, type)) continue;
-        bool early = has(differing, "user") && type != "user" && has(owned_outside, type);
-        (early ? first : second).emplace_back(type);
-    }
-    std::vector<std::vector<std::string>> steps;
-    if (!first.empty()) steps.push_back(first);
-    if (!second.empty()) steps.push_back(second);
-    return steps;
-}
-
 std::vector<std::string> owned_outside(const std::map<std::string, Fd>& ns) {
     auto user = ns.find("user");
     if (user == ns.end()) return {};

@@ -24,6 +24,24 @@ namespace nslab::exec {
 
 namespace {
 
+// The order of the joins: groups of the differing types, each group joined
+// at once (join, below), and one type at a time, in its order, on a kernel
+// older than 5.8.
+[[maybe_unused]] std::vector<std::vector<std::string>> join_steps(
+    const std::vector<std::string>& differing, const std::vector<std::string>& owned_outside) {
+    // TODO step 4a: the types of `differing` in groups, in an order the
+    // kernel accepts one group at a time, and one type at a time inside a
+    // group: each namespace checks our capabilities in the user namespace
+    // that owns it, and `owned_outside` are those the container's user
+    // namespace does not own (setns(2), "Details for specific namespace
+    // types"; user_namespaces(7), "Capabilities"; nsenter(1), --user).
+    // Why the user namespace first, the mount namespace last, and a
+    // namespace the user namespace does not own before it?
+    (void)differing;
+    (void)owned_outside;
+    throw NotImplemented("lab09_exec", 4, "setns(2), nsenter(1)");
+}
+
 // One group of namespaces: one setns(2) on the pidfd joins them all at once
 // (Linux >= 5.8); older kernels take the /proc/PID/ns fds one at a time.
 [[maybe_unused]] void join(const Fd& pidfd, const std::map<std::string, Fd>& ns,
@@ -45,17 +63,17 @@ int join_and_run(const Config& cfg, pid_t pid) {
     // process if its PID is reused (pidfd_open(2)). What can a PID mean a
     // moment later?
     //
-    // TODO step 2: every namespace type (exec_plan::join_order) in which the
-    // target differs from us has its /proc/PID/ns file open; its root and
-    // working directory are open; the cgroup files and the join steps are
-    // computed (exec_plan.hpp); a target that differs in nothing is refused
+    // TODO step 2: every namespace type (exec_plan::namespace_types) in which
+    // the target differs from us has its /proc/PID/ns file open; its root and
+    // working directory are open; the cgroup files (exec_plan.hpp) and the
+    // join steps (step 4a) are computed; a target that differs in nothing is refused
     // with one line; the target is checked to be alive; we are non-dumpable
     // (namespaces(7), setns(2), prctl(2)). Why all of this before any join?
     //
     // TODO step 3: we are in the container's cgroup (cgroups(7), "Creating
     // cgroups and moving processes"). Why before the cgroup namespace?
     //
-    // TODO step 4a: we are in each of its namespaces, group by group in the
+    // TODO step 4c: we are in each of its namespaces, group by group in the
     // order of the join steps; after a user namespace, uid 0 and gid 0 of it
     // (setns(2), user_namespaces(7)). Why the user namespace first?
     //

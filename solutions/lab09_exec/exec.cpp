@@ -7,7 +7,7 @@
 //  - setns(CLONE_NEWPID) changes only pid_for_children: the caller keeps its
 //    PID, so the command must be a child, made after the join by fork(2);
 //  - the user namespace goes first: joining it grants the capabilities the
-//    other namespaces ask for (except those it does not own: see exec_plan);
+//    other namespaces ask for (except those it does not own: join_steps);
 //  - joining the mount namespace does not give us the container's root and
 //    working directory, so we take them from /proc/PID/{root,cwd}, opened
 //    before the join while /proc is still the host's.
@@ -19,8 +19,11 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <map>
 #include <stdexcept>
+#include <string_view>
 
 #include "nslab/container.hpp"
 #include "nslab/errors.hpp"
@@ -32,6 +35,37 @@
 namespace nslab::exec {
 
 namespace {
+
+// The order of the joins (setns(2), "Details for specific namespace types";
+// nsenter(1)): groups of the differing types, each group joined by one
+// setns(2) on the pidfd, or one type at a time, in its order, on a kernel
+// older than 5.8. A namespace checks the capabilities of the joining process
+// in the user namespace that owns it:
+//  - user first: joining it gives every capability over what it owns (a
+//    caller that is not host root has no other; host root loses the host's);
+//  - but a namespace it does not own (made before, or outside, the
+//    container's user namespace) is joined before it, while the host's
+//    capabilities still count for it;
+//  - mnt last: joining it changes our root and working directory.
+std::vector<std::vector<std::string>> join_steps(const std::vector<std::string>& differing,
+                                                 const std::vector<std::string>& owned_outside) {
+    static constexpr std::array<std::string_view, 8> order = {"user", "cgroup", "ipc",  "uts",
+                                                              "net",  "pid",    "time", "mnt"};
+    auto has = [](const std::vector<std::string>& list, std::string_view type) {
+        return std::find(list.begin(), list.end(), type) != list.end();
+    };
+    const bool user = has(differing, "user");
+    std::vector<std::string> before_user, rest;
+    for (std::string_view type : order) {
+        if (!has(differing, type)) continue;
+        bool early = user && type != "user" && has(owned_outside, type);
+        (early ? before_user : rest).emplace_back(type);
+    }
+    std::vector<std::vector<std::string>> steps;
+    if (!before_user.empty()) steps.push_back(before_user);
+    if (!rest.empty()) steps.push_back(rest);
+    return steps;
+}
 
 // One group of namespaces: one setns(2) on the pidfd joins them all at once
 // (Linux >= 5.8); older kernels take the /proc/PID/ns fds one at a time.
@@ -59,7 +93,7 @@ int join_and_run(const Config& cfg, pid_t pid) {
     // Step 2: the namespaces it is in that we are not. None: not a container.
     std::vector<std::string> differing;
     std::map<std::string, Fd> ns;
-    for (auto type : exec_plan::join_order) {
+    for (auto type : exec_plan::namespace_types) {
         // Lab 00's reader of /proc/PID/ns: 0 on both sides when the kernel lacks the type.
         const std::string name(type);
         if (process::namespace_inode(pid, name) == process::namespace_inode(::getpid(), name))
@@ -78,7 +112,7 @@ int join_and_run(const Config& cfg, pid_t pid) {
     const auto cgroup_files = exec_plan::cgroup_procs_files(sys::read_file(proc + "/cgroup"),
                                                             sys::read_file("/proc/self/cgroup"),
                                                             sys::read_file("/proc/self/mountinfo"));
-    const auto steps = exec_plan::join_steps(differing, exec_plan::owned_outside(ns));
+    const auto steps = join_steps(differing, exec_plan::owned_outside(ns));
     sys::pidfd_send_signal(pidfd, 0);
 
     // Nothing of ours may be read or traced by the container's processes
@@ -89,7 +123,7 @@ int join_and_run(const Config& cfg, pid_t pid) {
     // limits and accounting cover the command too.
     for (const auto& file : cgroup_files) sys::write_file(file, std::to_string(::getpid()));
 
-    // Step 4: its namespaces, user first.
+    // Step 4: its namespaces, in the order of join_steps.
     for (const auto& step : steps) join(pidfd, ns, step);
     if (ns.count("user")) {
         // We are nobody there until we take an id it maps: its root.

@@ -89,6 +89,58 @@ std::set<std::string> interfaces_in(const std::string& proc_net_dev) {
     return names;
 }
 
+// A container whose time namespace its own user namespace does not own, as
+// `unshare --time --fork -- unshare --user --map-root-user --pid --fork
+// --mount-proc sleep 600` makes it (util-linux): host root makes the time
+// namespace first, so the host's user namespace owns it, and the new user
+// namespace owns the PID and mount namespaces made after it. All of it is
+// one process group, killed at the end.
+class TimeOwnedOutside {
+  public:
+    TimeOwnedOutside() {
+        outer_ = ::fork();
+        if (outer_ == 0) {
+            ::setpgid(0, 0);
+            const char* argv[] = {"unshare", "--time",          "--fork", "--",     "unshare",
+                                  "--user",  "--map-root-user", "--pid",  "--fork", "--mount-proc",
+                                  "--",      "sleep",           "600",    nullptr};
+            ::execvp(argv[0], const_cast<char* const*>(argv));
+            ::_exit(127);
+        }
+        // The sleep is two generations below, PID 1 of its namespace.
+        for (int i = 0; i < 1000 && inner_ <= 0; ++i) {
+            pid_t p = outer_;
+            for (int depth = 0; depth < 2 && p > 0; ++depth) {
+                auto kids = nslab::procfs::children(p);
+                p = kids.size() == 1 ? kids.front() : -1;
+            }
+            if (p > 0 && command_of(p) == "sleep")
+                inner_ = p;
+            else
+                std::this_thread::sleep_for(10ms);
+        }
+    }
+    ~TimeOwnedOutside() {
+        if (outer_ <= 0) return;
+        ::kill(-outer_, SIGKILL);
+        ::kill(outer_, SIGKILL);
+        ::waitpid(outer_, nullptr, 0);
+    }
+    pid_t pid() const { return inner_; }  // the process to join, -1 if none came
+
+  private:
+    static std::string command_of(pid_t pid) {
+        try {
+            std::string comm = nslab::sys::read_file("/proc/" + std::to_string(pid) + "/comm");
+            while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+            return comm;
+        } catch (const std::system_error&) {
+            return "";
+        }
+    }
+    pid_t outer_ = -1, inner_ = -1;
+};
+
 }  // namespace
 
 TEST(Exec, JoinsEveryNamespace) {
@@ -186,6 +238,30 @@ TEST(Exec, BecomesRootOfTheContainersUserNamespace) {
     EXPECT_EQ(gid, "0") << r.out;
     EXPECT_NE(r.out.find("100000"), std::string::npos)
         << "its uid_map should be the container's (0 -> 100000):\n"
+        << r.out;
+}
+
+TEST(Exec, JoinsANamespaceItsUserNamespaceDoesNotOwn) {
+    claim(2, "lab09 step 4 (the order of the joins: who owns each namespace)");
+    enter_scratch_network();  // before the fork: the container is in the grader's network
+    TimeOwnedOutside c;
+    ASSERT_GT(c.pid(), 0) << "the control failed: unshare(1) made no container to join";
+    auto container = namespaces_of(c.pid());
+    auto ours = namespaces_of(::getpid());
+    ASSERT_NE(container["time"], ours["time"]) << "the control failed: no time namespace";
+    ASSERT_NE(container["user"], ours["user"]) << "the control failed: no user namespace";
+    Result r = run(9, {"--pid", std::to_string(c.pid())},
+                   {"/bin/sh", "-c", "readlink /proc/self/ns/time /proc/self/ns/user"});
+    ASSERT_EQ(r.status, 0)
+        << "joining a container whose time namespace belongs to the host's user namespace, "
+           "not to the container's: our host capabilities count for it only until we join "
+           "the user namespace, so it must be joined first:\n"
+        << r.err;
+    EXPECT_NE(r.out.find("time:[" + std::to_string(container["time"]) + "]"), std::string::npos)
+        << "the joined command should be in the container's time namespace:\n"
+        << r.out;
+    EXPECT_NE(r.out.find("user:[" + std::to_string(container["user"]) + "]"), std::string::npos)
+        << "and in its user namespace:\n"
         << r.out;
 }
 

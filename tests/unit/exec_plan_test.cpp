@@ -10,30 +10,13 @@
 #include "nslab/errors.hpp"
 
 using namespace nslab;
-using Steps = std::vector<std::vector<std::string>>;
-
-TEST(ExecPlan, UserFirstMntLast) {
-    EXPECT_EQ(exec_plan::join_steps({"mnt", "pid", "user", "uts", "time"}, {}),
-              (Steps{{"user", "uts", "pid", "time", "mnt"}}));
-    EXPECT_EQ(exec_plan::join_steps({"net"}, {}), (Steps{{"net"}}));
-    EXPECT_EQ(exec_plan::join_steps({}, {}), Steps{});
-}
-
-TEST(ExecPlan, NamespacesOwnedOutsideTheUserNamespaceComeFirst) {
-    // The runtime made the time namespace before the container's user
-    // namespace: once inside that user namespace we have no power over it.
-    EXPECT_EQ(exec_plan::join_steps({"user", "mnt", "time", "pid"}, {"time"}),
-              (Steps{{"time"}, {"user", "pid", "mnt"}}));
-    // Without a user namespace to join, every owner is already ours.
-    EXPECT_EQ(exec_plan::join_steps({"mnt", "time"}, {"time"}), (Steps{{"time", "mnt"}}));
-}
 
 TEST(ExecPlan, CloneFlags) {
     EXPECT_EQ(exec_plan::clone_flag("user"), CLONE_NEWUSER);
     EXPECT_EQ(exec_plan::clone_flag("mnt"), CLONE_NEWNS);
     EXPECT_EQ(exec_plan::clone_flag("time"), CLONE_NEWTIME);
     int all = 0;
-    for (auto type : exec_plan::join_order) all |= exec_plan::clone_flag(type);
+    for (auto type : exec_plan::namespace_types) all |= exec_plan::clone_flag(type);
     EXPECT_EQ(all, CLONE_NEWUSER | CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
                        CLONE_NEWPID | CLONE_NEWTIME | CLONE_NEWNS);
 }

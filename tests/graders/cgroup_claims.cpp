@@ -114,7 +114,7 @@ TEST(Cgroup, ContainerSeesItsLimitsReadOnly) {
     Result r = run(
         lab(), {"--pids", "20"},
         probe({"cat", pids_max, ",", "cgwrite", pids_max, "5", ",", "statfs", "/sys/fs/cgroup"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     EXPECT_EQ(r.out.rfind("20\n", 0), 0u)
         << "inside, " << pids_max << " should show the container's own limit, 20; observed:\n"
         << r.out;
@@ -214,7 +214,7 @@ TEST(Cgroup, CgroupRemovedAfterExit) {
     auto dirs = cgroup_dirs(c.container_pid());
     ASSERT_FALSE(dirs.empty());
     Result r = c.finish();
-    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.status, 0) << ran(r, 0);
     for (const auto& [controller, dir] : dirs)
         EXPECT_FALSE(nslab::sys::exists(dir))
             << dir << " is left behind after the container exited";

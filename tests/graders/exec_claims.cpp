@@ -162,7 +162,7 @@ TEST(Exec, ForkedIntoThePidNamespace) {
     claim(3, "lab09 step 6 (fork after setns)");
     auto c = start_container();
     Result r = run(9, target(c), {"/bin/probe", "pid"});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     auto fields = key_values(r.out);
     int pid = std::stoi(fields["pid"].empty() ? "0" : fields["pid"]);
     EXPECT_GT(pid, 1) << "inside, the command has a PID of the container's namespace:\n" << r.out;
@@ -192,7 +192,7 @@ TEST(Exec, SeesTheContainersWorld) {
                    {"/bin/sh", "-c",
                     "probe hostname && echo file: $(cat /tmp/marker) && echo cwd: $(pwd) && "
                     "probe clocks && echo --- && cat /proc/net/dev"});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     auto fields = key_values(r.out);
     EXPECT_EQ(fields["hostname"], "joined") << "the container's hostname (UTS namespace)";
     EXPECT_EQ(fields["file"], "marker") << "the file the container wrote to its /tmp (its root "
@@ -229,7 +229,7 @@ TEST(Exec, BecomesRootOfTheContainersUserNamespace) {
         {"--userns", "--uid-map", "0:100000:65536", "--gid-map", "0:100000:65536", "--net", "none"},
         {"/bin/probe", "hold"});
     Result r = run(9, target(c), {"/bin/sh", "-c", "id -u; id -g; cat /proc/self/uid_map"});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     std::istringstream out(r.out);
     std::string uid, gid;
     out >> uid >> gid;
@@ -270,7 +270,7 @@ TEST(Exec, ExitStatusAndSignalsPassThrough) {
     auto c = start_container();
     EXPECT_EQ(run(9, target(c), {"/bin/probe", "exit", "7"}).status, 7);
     Result missing = run(9, target(c), {"/no/such/command"});
-    EXPECT_EQ(missing.status, 127) << missing.err;
+    EXPECT_EQ(missing.status, 127) << ran(missing, 127);
     Joined j(c, {"/bin/probe", "signal"});
     ASSERT_EQ(j.first_line().rfind("ready", 0), 0u) << j.first_line();
     ::kill(j.exec_pid(), SIGTERM);
@@ -281,7 +281,7 @@ TEST(Exec, ExitStatusAndSignalsPassThrough) {
 TEST(Exec, BadTargetsGiveOneClearLine) {
     claim(2, "lab09 handout: errors");
     auto one_line = [](const Result& r, const std::string& text) {
-        EXPECT_EQ(r.status, 125) << r.err;
+        EXPECT_EQ(r.status, 125) << ran(r, 125);
         EXPECT_NE(r.err.find(text), std::string::npos) << "expected '" << text << "': " << r.err;
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
     };

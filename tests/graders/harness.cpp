@@ -10,7 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <sstream>
@@ -18,6 +20,7 @@
 
 #include "nslab/cgroupfs.hpp"
 #include "nslab/cli.hpp"
+#include "nslab/errors.hpp"
 #include "nslab/net_host.hpp"
 #include "nslab/netlink.hpp"
 #include "nslab/observe.hpp"
@@ -38,6 +41,68 @@ int pidfd_open(pid_t pid) {
 }
 
 }  // namespace
+
+namespace {
+
+// After a first hang, a grader's other waits are short: a lab whose init
+// never returns would otherwise charge every claim the full timeout.
+bool hung_before = false;
+constexpr std::chrono::seconds after_a_hang(5);
+
+std::chrono::seconds limited(std::chrono::seconds timeout) {
+    return hung_before ? std::min(timeout, after_a_hang) : timeout;
+}
+
+// Names the hang in the claim that met it: how long, waiting for what.
+void hang(std::chrono::seconds waited, const std::string& what) {
+    const bool first = !hung_before;
+    hung_before = true;
+    ADD_FAILURE() << "nslab: hang: "
+                  << testing::UnitTest::GetInstance()->current_test_info()->name()
+                  << " killed the lab after " << waited.count() << " s waiting for " << what
+                  << (first ? "" : " (after an earlier hang, waits are cut to 5 s)");
+}
+
+std::string last_line(const std::string& text) {
+    std::string line;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);)
+        if (!l.empty() && l.rfind("[grader:", 0) != 0) line = l;
+    return line;
+}
+
+}  // namespace
+
+std::string note(const std::string& expected, const std::string& observed,
+                 const std::string& step) {
+    std::string text = "\nnslab: expected: " + expected + "\nnslab: observed: " + observed;
+    if (!step.empty()) text += "\nnslab: step: " + step;
+    return text;
+}
+
+std::string status_text(int status) {
+    std::string text = "exit status " + std::to_string(status);
+    if (status == 0) return text + " (success)";
+    if (status == 2) return text + " (a bad command line)";
+    if (status == 125) return text + " (the runtime failed)";
+    if (status == 126) return text + " (the command cannot run)";
+    if (status == 127) return text + " (the command was not found)";
+    if (status > 128 && status < 128 + 65)
+        return text + " (killed by " + (sigabbrev_np(status - 128) ? "SIG" : "signal ") +
+               (sigabbrev_np(status - 128) ? sigabbrev_np(status - 128)
+                                           : std::to_string(status - 128).c_str()) +
+               ")";
+    return text;
+}
+
+std::string ran(const Result& r, int expected) {
+    std::string text = note(status_text(expected), status_text(r.status));
+    std::string line = last_line(r.err);
+    if (!line.empty()) text += "\nnslab: stderr: " + line;
+    if (r.status == nslab::exit_status::runtime_failed && expected != r.status)
+        text += "\nnslab: did-not-start: " + status_text(r.status);
+    return text;
+}
 
 int wait_with_timeout(pid_t pid, std::chrono::seconds timeout, bool* timed_out) {
     nslab::Fd pidfd(pidfd_open(pid));
@@ -131,9 +196,10 @@ void enter_scratch_network() {
     in_scratch_network = true;
 }
 
-void claim(int points, const std::string& step) {
+void claim(int points, const std::string& step, const std::string& sentence) {
     ::testing::Test::RecordProperty("points", points);
     ::testing::Test::RecordProperty("step", step);
+    if (!sentence.empty()) ::testing::Test::RecordProperty("sentence", sentence);
     SCOPED_TRACE("handout: " + step);
 }
 
@@ -174,6 +240,7 @@ Result run(int lab_number, const std::vector<std::string>& options,
     // Read both pipes to the end before waiting: a full pipe would block the lab.
     Result result;
     pollfd fds[2] = {{out.get(), POLLIN, 0}, {err.get(), POLLIN, 0}};
+    timeout = limited(timeout);
     auto deadline = std::chrono::steady_clock::now() + timeout;
     int open_pipes = 2;
     while (open_pipes > 0) {
@@ -193,8 +260,15 @@ Result run(int lab_number, const std::vector<std::string>& options,
         }
     }
     bool timed_out = false;
-    result.status = wait_with_timeout(pid, std::chrono::seconds(open_pipes ? 0 : 10), &timed_out);
-    if (open_pipes || timed_out) result.err += "\n[grader: timed out, killed the lab]";
+    result.status = wait_with_timeout(
+        pid, open_pipes ? std::chrono::seconds(0) : limited(std::chrono::seconds(10)), &timed_out);
+    result.timed_out = open_pipes || timed_out;
+    if (result.timed_out) {
+        std::string what;
+        for (const auto& word : command) what += (what.empty() ? "" : " ") + word;
+        hang(timeout, "`" + what + "` to end (the lab's output stayed open)");
+        result.err += "\n[grader: timed out, killed the lab]";
+    }
     return result;
 }
 
@@ -204,11 +278,23 @@ Running Running::start(int lab_number, std::vector<std::string> options,
     r.pid_file_ = temp_pid_file();
     options.insert(options.begin(), {"--pid-file", r.pid_file_});
     r.runtime_ = spawn(lab_number, options, command, r.stdin_, r.stdout_, r.stderr_);
+    timeout = limited(timeout);
+    auto started = std::chrono::steady_clock::now();
     r.first_line_ = r.read_line(timeout);
     if (r.first_line_.empty()) {
+        bool gave_up = std::chrono::steady_clock::now() - started >= timeout;
+        if (gave_up) {
+            std::string what;
+            for (const auto& word : command) what += (what.empty() ? "" : " ") + word;
+            hang(timeout, "the container's first line (`" + what + "` says \"ready\")");
+            throw std::runtime_error("nslab: the container hung before it was ready");
+        }
         Result failed = r.finish(std::chrono::seconds(5));
-        throw std::runtime_error("the container did not start: exit status " +
-                                 std::to_string(failed.status) + ", stderr: " + failed.err);
+        std::string text =
+            "nslab: did-not-start: " + status_text(failed.status) + ", before its first line";
+        if (std::string line = last_line(failed.err); !line.empty())
+            text += "\nnslab: stderr: " + line;
+        throw std::runtime_error(text);
     }
     std::string pid_text = nslab::sys::read_file(r.pid_file_);
     r.container_ = static_cast<pid_t>(std::stol(pid_text));
@@ -280,7 +366,10 @@ Result Running::finish(std::chrono::seconds timeout) {
     stdin_.reset();
     bool timed_out = false;
     Result result;
+    timeout = limited(timeout);
     result.status = wait_with_timeout(runtime_, timeout, &timed_out);
+    result.timed_out = timed_out;
+    if (timed_out) hang(timeout, "the runtime to end after its command was done");
     finished_ = true;
     // The runtime has ended; its container died with it, so the pipes end too.
     result.out = out_buffer_ + drain(stdout_.get());

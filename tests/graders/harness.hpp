@@ -30,8 +30,17 @@ inline int lab() {
 #endif
 
 // Records the points and the handout step a failure should send the student
-// back to; the scoreboard shows both.
-void claim(int points, const std::string& step);
+// back to, and the claim in one sentence (else the scoreboard makes one from
+// the test's name); the scoreboard shows them.
+void claim(int points, const std::string& step, const std::string& sentence = "");
+
+// What the student reads for a failed assertion, in the fixed form the
+// scoreboard renders (tool/src/feedback.hpp): `EXPECT_...(...) << note(...)`.
+// Say it in the kernel's terms: the namespace type and inode, the file and
+// its content, the exit status and what it means. `step`: the step to
+// revisit when it is not the claim's own (another layer's).
+std::string note(const std::string& expected, const std::string& observed,
+                 const std::string& step = "");
 
 // Moves the grader, once, into a scratch network namespace that plays the
 // host's: run() and Running::start() call it for lab 04 on, so no claim
@@ -55,7 +64,16 @@ std::string bin_dir();
 struct Result {
     int status = -1;  // the runtime's exit status (128+n for signal n)
     std::string out, err;
+    bool timed_out = false;  // killed for time (the claim has a hang note already)
 };
+
+// An exit status in the kernel's and the runtime's terms: "125 (the runtime
+// failed)", "137 (killed by SIGKILL)".
+std::string status_text(int status);
+// A note for a run that should have ended with `expected`: the status it
+// ended with and the runtime's own last stderr line; a 125 where the
+// command should have run is "did not start".
+std::string ran(const Result& r, int expected);
 
 // Runs a lab to completion (stdin closed) and returns its status and output.
 Result run(int lab_number, const std::vector<std::string>& options,

@@ -90,7 +90,7 @@ TEST(Ipc, HostObjectsAreInvisibleInside) {
     ASSERT_TRUE(host_has_segment(host.key) && host_has_queue(host.queue)) << "negative control";
     Result r = run(lab(), {"--net", "none"},
                    probe({"ipc-find", host.key, host.queue, ",", "cat", "/proc/sysvipc/shm"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     auto fields = key_values(r.out);
     EXPECT_EQ(fields["shm"], "absent")
         << "the host's segment with key " << host.key << " is visible inside: no new IPC namespace";

@@ -126,7 +126,7 @@ struct stat stat_of(const std::string& path) {
 TEST(Mount, PsSeesOnlyTheContainer) {
     claim(3, "lab02 step 4 (a fresh /proc)");
     Result r = run(lab(), {}, {"/bin/sh", "-c", "ps -o pid,comm; true"});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     std::map<std::string, std::string> processes;  // pid -> command
     std::istringstream lines(r.out);
     std::string header;
@@ -212,7 +212,7 @@ TEST(Mount, MountInsideStaysInside) {
 TEST(Mount, ContainerMountsShowNoHostPath) {
     claim(3, "lab02 step 6 (detach the old root)");
     Result r = run(lab(), {}, probe({"cat", "/proc/self/mountinfo"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     auto mounts = parse_mountinfo(r.out);
     int at_root = 0;
     for (const auto& m : mounts) {
@@ -233,7 +233,7 @@ TEST(Mount, ContainerMountsShowNoHostPath) {
 TEST(Mount, ProcIsProcfs) {
     claim(2, "lab02 step 4 (mount proc)");
     Result r = run(lab(), {}, probe({"statfs", "/proc", ",", "pids"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     auto fields = key_values(r.out);
     EXPECT_EQ(fields["f_type"], "0x9fa0")
         << "statfs(/proc) inside should be PROC_SUPER_MAGIC, not the rootfs's empty directory "
@@ -248,7 +248,7 @@ TEST(Mount, OldRootIsUnreachable) {
     nslab::sys::open(marker, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     nslab::ScopeGuard remove_marker([&] { ::unlink(marker.c_str()); });
     Result r = run(lab(), {}, probe({"escape", marker}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     auto fields = key_values(r.out);
     for (const char* technique : {"direct", "dotdot", "chroot", "proc-root"})
         EXPECT_EQ(fields[std::string("escape.") + technique], "blocked")
@@ -269,7 +269,7 @@ TEST(Mount, MntNamespaceIsNew) {
 TEST(Mount, DevIsMinimal) {
     claim(2, "lab02 step 4 (a minimal /dev)");
     Result r = run(lab(), {}, probe({"ls", "/dev", ",", "statfs", "/dev/pts"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     std::map<std::string, std::string> entries;  // name -> "c 1:3", "l -> ...", "d"
     std::istringstream lines(r.out);
     for (std::string line; std::getline(lines, line);) {
@@ -301,12 +301,12 @@ TEST(Mount, DevIsMinimal) {
 TEST(Mount, SysIsReadOnlyAndTmpIsTmpfs) {
     claim(1, "lab02 step 4 (/sys, /tmp)");
     Result r = run(lab(), {}, probe({"statfs", "/sys", ",", "readonly", "/sys"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     auto sys = key_values(r.out);
     EXPECT_EQ(sys["f_type"], "0x62656572") << "/sys should be a sysfs";
     EXPECT_EQ(sys["readonly"], "1") << "/sys should be mounted read-only";
     r = run(lab(), {}, probe({"statfs", "/tmp", ",", "readonly", "/tmp"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     auto tmp = key_values(r.out);
     EXPECT_EQ(tmp["f_type"], "0x1021994") << "/tmp should be a tmpfs";
     EXPECT_EQ(tmp["readonly"], "0") << "/tmp should be writable";
@@ -318,11 +318,11 @@ TEST(Mount, BadRootfsGivesOneClearLine) {
         return std::count(r.err.begin(), r.err.end(), '\n') == 1;
     };
     Result missing = run(lab(), {"--rootfs", "/no/such/rootfs"}, {"/bin/true"});
-    EXPECT_EQ(missing.status, 125) << missing.err;
+    EXPECT_EQ(missing.status, 125) << ran(missing, 125);
     EXPECT_NE(missing.err.find("/no/such/rootfs"), std::string::npos) << missing.err;
     EXPECT_TRUE(one_line(missing)) << missing.err;
     Result file = run(lab(), {"--rootfs", rootfs_dir() + "/etc/passwd"}, {"/bin/true"});
-    EXPECT_EQ(file.status, 125) << file.err;
+    EXPECT_EQ(file.status, 125) << ran(file, 125);
     EXPECT_NE(file.err.find("not a directory"), std::string::npos) << file.err;
     EXPECT_TRUE(one_line(file)) << file.err;
     Result no_command = run(lab(), {}, {"/no/such/command"});
@@ -368,7 +368,7 @@ TEST(Mount, RootfsIsReadOnlyNosuidAndTmpIsSized) {
                     "touch /planted 2>/dev/null && echo planted; touch /tmp/a /dev/shm/a && "
                     "echo tmp-writable; awk '$5 == \"/\" { print \"root-mount:\", $0 }' "
                     "/proc/self/mountinfo; df -k /tmp /dev/shm"});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     EXPECT_EQ(r.out.find("planted"), std::string::npos) << "the shared rootfs is writable inside";
     EXPECT_FALSE(std::filesystem::exists(rootfs_dir() + "/planted"));
     EXPECT_NE(r.out.find("tmp-writable"), std::string::npos) << "/tmp, /dev/shm: " << r.out;
@@ -390,7 +390,7 @@ TEST(Mount, RootfsIsReadOnlyNosuidAndTmpIsSized) {
     TempDir copy(TempDir::Holding::rootfs);
     r = run(lab(), {"--rootfs", copy.path(), "--rootfs-writable", "--tmpfs-size", "16M"},
             {"/bin/sh", "-c", "touch /planted && df -k /tmp"});
-    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.status, 0) << ran(r, 0);
     EXPECT_TRUE(std::filesystem::exists(copy.path() + "/planted")) << "--rootfs-writable";
     EXPECT_NE(r.out.find(" 16384 "), std::string::npos) << "--tmpfs-size 16M:\n" << r.out;
     EXPECT_EQ(r.err, "") << "no warning for a private copy";

@@ -201,7 +201,7 @@ TEST(Net, OnlyLoAndEth0InsideLoUp) {
         }
     }
     Result r = run(lab(), {}, probe({"links"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     EXPECT_NE(r.out.find("link: lo up"), std::string::npos) << "the probe inside saw:\n" << r.out;
     EXPECT_NE(r.out.find("link: eth0 up"), std::string::npos) << "the probe inside saw:\n" << r.out;
 }
@@ -218,7 +218,7 @@ TEST(Net, OwnNetworkNamespace) {
                           << "])";
     EXPECT_NE(in_a, in_b) << "two containers share one network namespace";
     Result r = run(lab(), {}, probe({"ns"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     EXPECT_NE(key_values(r.out)["net"], std::to_string(mine))
         << "inside, /proc/self/ns/net names the host's namespace";
 }
@@ -227,7 +227,7 @@ TEST(Net, NoneHasOnlyLoopbackUp) {
     claim(2, "lab04 step 2 (--net none)");
     ScratchHost host;
     Result r = run(lab(), {"--net", "none"}, probe({"links"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     EXPECT_EQ(r.out, "link: lo up\n") << "--net none: expected only lo, and up; the probe saw:\n"
                                       << r.out;
     EXPECT_FALSE(host_bridge()) << "--net none must not make the bridge";
@@ -304,7 +304,7 @@ TEST(Net, HostVethGoneWhenRuntimeExits) {
     // container unless the runtime removes its end.
     nslab::Fd keep = open_netns(c.container_pid());
     Result r = c.finish();
-    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.status, 0) << ran(r, 0);
     EXPECT_TRUE(host_veths().empty())
         << "the runtime has exited but the host side still holds " << names(host_veths())
         << ": a veth pair dies with its namespace only when nothing else holds it";

@@ -69,7 +69,7 @@ TEST(Pid, NewNamespacesAreExactlyTheLabs) {
 TEST(Pid, CommandIsPid1) {
     claim(2, "lab01 step 1");
     Result r = run(lab(), {}, probe({"pid"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     auto fields = key_values(r.out);
     EXPECT_EQ(fields["pid"], "1")
         << "getpid() inside: the command is the namespace's first process";
@@ -79,7 +79,7 @@ TEST(Pid, CommandIsPid1) {
 TEST(Pid, InitMakesCommandPid2) {
     claim(2, "lab01 step 2 (--init)");
     Result r = run(lab(), {"--init"}, probe({"pid"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     auto fields = key_values(r.out);
     EXPECT_EQ(fields["pid"], "2") << "under --init the command is PID 2";
     EXPECT_EQ(fields["ppid"], "1") << "and the init, PID 1, is its parent";
@@ -160,12 +160,12 @@ TEST(Pid, BadInputGivesOneClearLine) {
     EXPECT_EQ(unknown.status, 2);
     EXPECT_NE(unknown.err.find("--no-such-option"), std::string::npos) << unknown.err;
     Result not_found = run(lab(), {}, {"/no/such/command"});
-    EXPECT_EQ(not_found.status, 127) << not_found.err;
+    EXPECT_EQ(not_found.status, 127) << ran(not_found, 127);
     EXPECT_NE(not_found.err.find("/no/such/command"), std::string::npos) << not_found.err;
     EXPECT_EQ(std::count(not_found.err.begin(), not_found.err.end(), '\n'), 1)
         << "one line: " << not_found.err;
     Result not_executable = run(lab(), {}, {"/etc/passwd"});
-    EXPECT_EQ(not_executable.status, 126) << not_executable.err;
+    EXPECT_EQ(not_executable.status, 126) << ran(not_executable, 126);
 }
 
 TEST(Pid, ProcShowsWhichPidNamespace) {
@@ -174,7 +174,7 @@ TEST(Pid, ProcShowsWhichPidNamespace) {
                  : "lab01 handout: why ps still shows the host");
     const bool own_proc = nslab::lab_has(lab(), nslab::Layer::mount);
     Result r = run(lab(), {}, probe({"pids"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     bool sees_grader = r.out.find("pid: " + std::to_string(::getpid()) + "\n") != std::string::npos;
     if (!own_proc)
         EXPECT_TRUE(sees_grader)

@@ -78,7 +78,7 @@ TEST(Process, InodesAgreeWithReadlink) {
     claim(3, "lab00 step 1 (namespace_inode)");
     Sleeper sleeper({"--net", "--uts"});
     Result r = run(0, {}, {str(sleeper.pid())});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     auto fields = key_values(r.out);
     for (auto type : nslab::procfs::namespace_types) {
         std::string link =
@@ -94,7 +94,7 @@ TEST(Process, NSpidAndPPidAgreeWithPs) {
     claim(3, "lab00 step 2 (identify: NSpid, PPid)");
     Sleeper sleeper({"--pid", "--fork"});
     Result r = run(0, {}, {str(sleeper.pid())});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     auto fields = key_values(r.out);
     EXPECT_EQ(fields["nspid"], str(sleeper.pid()) + " 1")
         << "a process that is PID 1 of a new PID namespace shows two PIDs: ours, then 1";
@@ -108,7 +108,7 @@ TEST(Process, AgreesWithPsNamespaceColumns) {
     claim(2, "lab00 step 1 (namespace_inode)");
     Sleeper sleeper({"--ipc", "--mount"});
     Result r = run(0, {}, {str(sleeper.pid())});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     auto fields = key_values(r.out);
     for (const char* type : {"pid", "mnt", "net", "uts", "ipc", "user", "cgroup"}) {
         std::string column =
@@ -122,7 +122,7 @@ TEST(Process, ComparesTwoProcesses) {
     claim(3, "lab00 step 3 (shared_namespaces)");
     Sleeper sleeper({"--net", "--uts"});
     Result r = run(0, {}, {str(::getpid()), str(sleeper.pid())});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     auto fields = key_values(r.out);
     EXPECT_EQ(fields["different"], "net uts")
         << "`unshare --net --uts` gave the sleeper new net and uts namespaces only";

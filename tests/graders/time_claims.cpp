@@ -77,7 +77,7 @@ TEST(Time, UptimeMovesByTheBoottimeOffset) {
     double before = clock_now(CLOCK_BOOTTIME);
     Result r = run(lab(), offsets_options(), probe({"cat", "/proc/uptime"}));
     double after = clock_now(CLOCK_BOOTTIME);
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     double uptime = std::stod(r.out);
     expect_moved_by("/proc/uptime", before, uptime, after, boottime_offset);
 }
@@ -89,7 +89,7 @@ TEST(Time, MonotonicAndBoottimeMoveRealtimeDoesNot) {
     Result r = run(lab(), offsets_options(), probe({"clocks"}));
     double mono_after = clock_now(CLOCK_MONOTONIC), boot_after = clock_now(CLOCK_BOOTTIME);
     double real_after = clock_now(CLOCK_REALTIME);
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     auto fields = key_values(r.out);
     expect_moved_by("CLOCK_MONOTONIC", mono_before, number(fields, "monotonic"), mono_after,
                     monotonic_offset);
@@ -109,7 +109,7 @@ TEST(Time, OffsetsShowInProc) {
     EXPECT_EQ(offsets["boottime"], boottime_offset) << path << " reads:\n" << host_view;
 
     Result r = run(lab(), offsets_options(), probe({"offsets"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     auto inside = key_values(r.out);
     EXPECT_EQ(inside["monotonic"], std::to_string(monotonic_offset))
         << "inside, /proc/self/timens_offsets reads:\n"

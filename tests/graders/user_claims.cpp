@@ -120,10 +120,10 @@ TEST(User, MapsHoldExactlyWhatWasAsked) {
 TEST(User, RootInsideIsUid0) {
     claim(3, "lab05 step 5 (become root of the namespace)");
     Result id = run(lab(), ranges, {"/bin/sh", "-c", "id -u; id -g"});
-    ASSERT_EQ(id.status, 0) << id.err;
+    ASSERT_EQ(id.status, 0) << ran(id, 0);
     EXPECT_EQ(id.out, "0\n0\n") << "busybox id inside should say uid 0 and gid 0";
     Result status = run(lab(), ranges, probe({"uid"}));
-    ASSERT_EQ(status.status, 0) << status.err;
+    ASSERT_EQ(status.status, 0) << ran(status, 0);
     auto fields = key_values(status.out);
     EXPECT_NE(status.out.find("Uid:\t0\t0\t0\t0\n"), std::string::npos)
         << "real, effective, saved and fs uid should all be 0 inside: " << status.out;
@@ -188,7 +188,7 @@ TEST(User, RootInsideHasNoHostPrivilege) {
     c.finish();
 
     Result inside = run(lab(), ranges, probe({"privileges", "inner"}));
-    ASSERT_EQ(inside.status, 0) << inside.err;
+    ASSERT_EQ(inside.status, 0) << ran(inside, 0);
     auto fields = key_values(inside.out);
     EXPECT_EQ(fields["CapEff"], "000001ffffffffff") << "every capability, in its own namespace";
     EXPECT_EQ(fields["sethostname"], "ok") << "its own UTS namespace is owned by its user ns";
@@ -206,7 +206,7 @@ TEST(User, CannotReadARootOnlyHostFile) {
     RootfsWithSecret rootfs;
     Result r = run(lab(), with(ranges, {"--rootfs", rootfs.dir()}),
                    probe({"open", "/secret", ",", "open", "/bin/busybox"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     EXPECT_NE(r.out.find("open: EACCES\nopen: ok\n"), std::string::npos)
         << "a 0600 file of host root is unreadable to the container's root (host uid 100000), "
            "while a world-readable one opens; observed: "
@@ -267,7 +267,7 @@ TEST(User, EarlierLayersWorkRootless) {
     c.close_stdin();
     c.finish();
     Result pids = run(lab(), {"--userns"}, probe({"pids"}));
-    ASSERT_EQ(pids.status, 0) << pids.err;
+    ASSERT_EQ(pids.status, 0) << ran(pids, 0);
     EXPECT_EQ(pids.out, "pid: 1\n") << "its own /proc shows only the container";
     Result ps = run(lab(), {"--userns"}, {"/bin/ps", "-o", "pid,user"});
     EXPECT_NE(ps.out.find("1 root"), std::string::npos) << "busybox ps inside: " << ps.out;

@@ -49,7 +49,7 @@ TEST(Uts, HostnameInsideIsTheGivenName) {
     claim(3, "lab03 step 2 (sethostname)");
     Result r = run(lab(), {"--hostname", "nslab-given"},
                    {"/bin/sh", "-c", "hostname && " + probe_path(lab()) + " hostname"});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     EXPECT_EQ(r.out.substr(0, r.out.find('\n')), "nslab-given") << "busybox hostname inside";
     EXPECT_EQ(key_values(r.out)["hostname"], "nslab-given") << "uname(2) inside (the probe)";
 }
@@ -58,8 +58,8 @@ TEST(Uts, DefaultHostnameIsTheContainerId) {
     claim(1, "lab03 step 2 (default: the container id)");
     Result a = run(lab(), {}, probe({"hostname"}));
     Result b = run(lab(), {}, probe({"hostname"}));
-    ASSERT_EQ(a.status, 0) << a.err;
-    ASSERT_EQ(b.status, 0) << b.err;
+    ASSERT_EQ(a.status, 0) << ran(a, 0);
+    ASSERT_EQ(b.status, 0) << ran(b, 0);
     std::string name = key_values(a.out)["hostname"];
     EXPECT_EQ(name.size(), 8u) << "expected an 8-digit hex container id, observed '" << name << "'";
     EXPECT_TRUE(std::all_of(name.begin(), name.end(), ::isxdigit)) << name;
@@ -70,7 +70,7 @@ TEST(Uts, DefaultHostnameIsTheContainerId) {
 TEST(Uts, DomainNameIsSet) {
     claim(1, "lab03 step 2 (setdomainname)");
     Result r = run(lab(), {"--domainname", "lab.example"}, probe({"hostname"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     EXPECT_EQ(key_values(r.out)["domainname"], "lab.example") << "getdomainname(2) inside";
     EXPECT_EQ(domainname(), keeper.domain) << "the host's domain name must not change";
 }
@@ -90,7 +90,7 @@ TEST(Uts, UtsNamespaceIsNew) {
     claim(1, "lab03 step 1 (CLONE_NEWUTS)");
     // From inside: the probe stats its own /proc/self/ns/uts.
     Result r = run(lab(), {}, probe({"ns"}));
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     std::string inside = key_values(r.out)["uts"];
     std::string host = std::to_string(namespaces_of(::getpid())["uts"]);
     EXPECT_NE(inside, "") << r.out;

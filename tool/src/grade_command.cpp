@@ -83,6 +83,7 @@ int grade_command(const std::vector<std::string>& args) {
         "pass: exit 0 only if every claim passed; own-fail: only if each lab's own claims all "
         "failed (the skeleton); fail: only if some claim failed (a mutant)")(
         "tree", po::value<std::string>()->default_value(""), "tree name for the report")(
+        "verbose", "text: each failed claim's GoogleTest text, whole, instead of the notes")(
         "extra-tests", po::value<std::string>(),
         "instructor-only *_claims.cpp: hidden until published in gradescope reports")(
         "source", po::value<std::string>()->default_value(NSLAB_SOURCE_DIR),
@@ -154,6 +155,7 @@ int grade_command(const std::vector<std::string>& args) {
     std::ofstream file;
     std::ostream& out = output(vm, file);
     info.colour = !vm.count("output") && ::isatty(1);
+    info.verbose = vm.count("verbose") > 0;
     write_report(out, vm["format"].as<std::string>(), info, results);
     if (!vm.count("from"))
         std::cerr << "graded in " << static_cast<int>(info.seconds * 10 + 0.5) / 10.0 << " s\n";

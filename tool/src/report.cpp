@@ -6,6 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "feedback.hpp"
+
 namespace tool {
 
 const char* const report_formats = "text, json, junit, gradescope, classroom";
@@ -14,15 +16,11 @@ namespace {
 
 using nlohmann::json;
 
-std::string first_lines(const std::string& text, int count) {
+std::string indented(const std::string& text) {
     std::istringstream in(text);
     std::string result;
-    int n = 0;
-    for (std::string line; n < count && std::getline(in, line);) {
-        if (line.empty()) continue;
-        result += "      " + line + "\n";
-        ++n;
-    }
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty()) result += "      " + line + "\n";
     return result;
 }
 
@@ -37,9 +35,7 @@ std::string status_of(const Claim& c) {
 // What a student reads for one claim: why it failed and where to look.
 std::string claim_output(const Claim& c) {
     if (c.passed) return "";
-    std::string out = c.skipped ? "skipped\n" : c.feedback;
-    if (!c.step.empty()) out += "handout: " + c.step + "\n";
-    return out;
+    return c.skipped ? "skipped\n" : note_text(note_of(c));
 }
 
 struct Totals {
@@ -86,16 +82,17 @@ void write_text(std::ostream& out, const ReportInfo& info, const std::vector<Lab
     std::snprintf(line, sizeof line, "  %-16s %3d/%-3d claims  %3d/%-3d points\n", "total",
                   t.passed, t.claims, t.points, t.max);
     out << "  " << std::string(60, '-') << "\n" << line;
+    if (!info.verbose) write_notes(out, results, info.colour);
     bool header = false;
     for (const auto& lab : results)
         for (const auto& c : lab.claims) {
-            if (c.passed) continue;
-            if (!header) out << "\nWhat to revisit:\n";
+            if (c.passed || !info.verbose) continue;
+            if (!header) out << "\nWhat to revisit (GoogleTest's text, --verbose):\n";
             header = true;
             out << "  " << red << "FAIL" << reset << " " << lab.program << "  " << full_name(c)
                 << " (" << c.points << " points)" << (c.step.empty() ? "" : " - handout: " + c.step)
                 << "\n"
-                << first_lines(c.skipped ? "skipped" : printable(c.feedback), 6);
+                << indented(c.skipped ? "skipped" : printable(c.feedback));
         }
     for (const auto& note : info.notes) out << "\nnote: " << note;
     out << "\nsummary: " << t.passed << "/" << t.claims << " claims, " << t.points << "/" << t.max
@@ -115,7 +112,7 @@ void write_json(std::ostream& out, const ReportInfo& info, const std::vector<Lab
                {"max", lab.max_points()},
                {"claims", json::array()}};
         if (!lab.error.empty()) l["error"] = lab.error;
-        for (const auto& c : lab.claims)
+        for (const auto& c : lab.claims) {
             l["claims"].push_back({{"name", full_name(c)},
                                    {"points", c.passed ? c.points : 0},
                                    {"max", c.points},
@@ -124,6 +121,8 @@ void write_json(std::ostream& out, const ReportInfo& info, const std::vector<Lab
                                    {"feedback", c.feedback},
                                    {"seconds", c.seconds},
                                    {"hidden", info.hidden_claims.count(full_name(c)) > 0}});
+            if (!c.sentence.empty()) l["claims"].back()["sentence"] = c.sentence;
+        }
         report["labs"].push_back(l);
     }
     out << dump(report);
@@ -325,6 +324,7 @@ std::vector<LabResult> read_json_report(const std::string& text, ReportInfo& inf
             c.passed = j.value("status", "") == "passed";
             c.skipped = j.value("status", "") == "skipped";
             c.step = j.value("step", "");
+            c.sentence = j.value("sentence", "");
             c.feedback = j.value("feedback", "");
             c.seconds = j.value("seconds", 0.0);
             if (j.value("hidden", false)) info.hidden_claims.insert(name);

@@ -23,6 +23,7 @@ struct ReportInfo {
     std::set<std::string> hidden_claims;  // "Suite.Name" of instructor-only claims
     double seconds = 0;                   // wall time of the whole run
     std::vector<std::string> notes;       // batch grading: build failure, time limit, leftovers
+    bool verbose = false;                 // text: GoogleTest's own failure text, whole
 };
 
 extern const char* const report_formats;  // "text, json, junit, gradescope, classroom"

@@ -50,6 +50,7 @@ std::vector<Claim> parse_gtest_json(const std::string& text, const std::string& 
             c.name = test.value("name", "");
             c.points = std::atoi(test.value("points", "0").c_str());
             c.step = test.value("step", "");
+            c.sentence = test.value("sentence", "");
             c.skipped = test.value("result", "") == "SKIPPED";
             std::string time = test.value("time", "0s");
             c.seconds = std::atof(time.c_str());

@@ -14,7 +14,8 @@ struct Claim {
     std::string suite;  // "Pid": the layer the claim belongs to
     std::string name;   // "NSpidHasTwoLevelsEndingIn1"
     int points = 0;
-    std::string step;  // the handout step to revisit
+    std::string step;      // the handout step to revisit
+    std::string sentence;  // the claim in one sentence, when the grader gave one
     bool passed = false;
     bool skipped = false;
     std::string feedback;  // failure messages

@@ -75,7 +75,8 @@ TEST(Cgroup, HostSeesTheContainersOwnCgroup) {
             << "observed " << dir << ": the child is not in its own cgroup";
         EXPECT_NE(dir, runtime[controller]) << "the runtime itself stays out of the container's "
                                                "cgroup (or it could never be removed)";
-        ASSERT_TRUE(nslab::sys::exists(dir)) << dir;
+        ASSERT_TRUE(nslab::sys::exists(dir))
+            << "the container's cgroup exists" << note(dir + " exists", "no such directory");
         auto members = cg::procs(dir);
         EXPECT_NE(std::find(members.begin(), members.end(), c.container_pid()), members.end())
             << dir << "/cgroup.procs should list the container's PID " << c.container_pid();
@@ -145,12 +146,15 @@ TEST(Cgroup, ForkBombStopsAtPidsLimit) {
         EXPECT_EQ(describe(cgroup_dirs(child)), describe(own))
             << "the container's process " << child << " is outside the container's cgroup";
     std::string dir = dir_for(pid, "pids");
-    EXPECT_EQ(file_text(dir + "/pids.current"), std::to_string(forked + 1)) << dir;
+    EXPECT_EQ(file_text(dir + "/pids.current"), std::to_string(forked + 1))
+        << "pids.current counts every process of the container"
+        << note(dir + "/pids.current: " + std::to_string(forked + 1),
+                dir + "/pids.current: " + file_text(dir + "/pids.current"));
     auto start = std::chrono::steady_clock::now();
     EXPECT_EQ(run_host("echo alive"), "alive\n") << "the host can still start processes";
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5))
         << "the host stays responsive";
-    EXPECT_EQ(c.finish().status, 0);
+    expect_ends(c, 0, "the container ends with its command");
 }
 
 TEST(Cgroup, MemoryHogIsKilledAndReported) {
@@ -199,7 +203,8 @@ TEST(Cgroup, NamespaceRootIsTheContainersCgroup) {
             EXPECT_TRUE(line.size() >= 2 && line.substr(line.size() - 2) == ":/")
                 << "inside, every hierarchy should show the namespace root '/': " << line;
     }
-    EXPECT_GT(cgroup_lines, 0) << seen;
+    EXPECT_GT(cgroup_lines, 0) << "the probe prints its cgroup lines"
+                               << note("cgroup: lines from the probe", seen);
     auto inside = key_values(seen);
     EXPECT_NE(inside["cgroup"], std::to_string(namespaces_of(::getpid())["cgroup"]))
         << "expected a new cgroup namespace inside";
@@ -212,7 +217,8 @@ TEST(Cgroup, CgroupRemovedAfterExit) {
     auto c =
         Running::start(lab(), {"--pids", "10", "--memory", "64M"}, probe({"forkbomb", "3", "5"}));
     auto dirs = cgroup_dirs(c.container_pid());
-    ASSERT_FALSE(dirs.empty());
+    ASSERT_FALSE(dirs.empty()) << "the container has its own cgroup"
+                               << note("a cgroup directory for the container", "none");
     Result r = c.finish();
     EXPECT_EQ(r.status, 0) << ran(r, 0);
     for (const auto& [controller, dir] : dirs)
@@ -231,7 +237,8 @@ TEST(Cgroup, StaleCgroupRemovedByCleanup) {
     // The runtime had no chance to clean up; PR_SET_PDEATHSIG ends the container.
     std::vector<std::string> errors;
     auto removed = nslab::cgroup::cleanup_stale(&errors);
-    EXPECT_TRUE(errors.empty()) << testing::PrintToString(errors);
+    EXPECT_TRUE(errors.empty()) << "cleanup removes every stale cgroup"
+                                << note("no error", testing::PrintToString(errors));
     for (const auto& [controller, dir] : killed_dirs)
         EXPECT_FALSE(nslab::sys::exists(dir))
             << dir << " (its runtime was killed) should be gone after cgroup::cleanup_stale()";

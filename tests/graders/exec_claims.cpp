@@ -173,7 +173,8 @@ TEST(Exec, ForkedIntoThePidNamespace) {
         << "busybox ps inside should list the container's PID 1:\n"
         << ps.out << ps.err;
     Joined j(c, {"/bin/probe", "hold"});
-    ASSERT_GT(j.joined_pid(), 0);
+    ASSERT_GT(j.joined_pid(), 0) << "lab09_exec starts the command in the container"
+                                 << note("a joined process", "none");
     auto nspid = nspid_of(j.joined_pid());
     EXPECT_EQ(nspid.size(), 2u) << "NSpid of the joined process: host PID and container PID";
 }
@@ -211,7 +212,8 @@ TEST(Exec, JoinsTheCgroup) {
     claim(2, "lab09 step 3 (cgroup.procs)");
     auto c = start_container();
     Joined j(c, {"/bin/probe", "hold"});
-    ASSERT_GT(j.joined_pid(), 0);
+    ASSERT_GT(j.joined_pid(), 0) << "lab09_exec starts the command in the container"
+                                 << note("a joined process", "none");
     std::string container =
         nslab::sys::read_file("/proc/" + std::to_string(c.container_pid()) + "/cgroup");
     std::string ours = nslab::sys::read_file("/proc/self/cgroup");
@@ -235,7 +237,7 @@ TEST(Exec, BecomesRootOfTheContainersUserNamespace) {
     out >> uid >> gid;
     EXPECT_EQ(uid, "0") << "inside, the joined command should be root of the user namespace:\n"
                         << r.out;
-    EXPECT_EQ(gid, "0") << r.out;
+    EXPECT_EQ(gid, "0") << "the joined command is gid 0 inside" << note("gid 0", r.out);
     EXPECT_NE(r.out.find("100000"), std::string::npos)
         << "its uid_map should be the container's (0 -> 100000):\n"
         << r.out;
@@ -268,14 +270,17 @@ TEST(Exec, JoinsANamespaceItsUserNamespaceDoesNotOwn) {
 TEST(Exec, ExitStatusAndSignalsPassThrough) {
     claim(2, "lab09 step 6 (wait, forward)");
     auto c = start_container();
-    EXPECT_EQ(run(9, target(c), {"/bin/probe", "exit", "7"}).status, 7);
+    expect_status(run(9, target(c), {"/bin/probe", "exit", "7"}), 7,
+                  "lab09_exec ends with the command's exit status");
     Result missing = run(9, target(c), {"/no/such/command"});
     EXPECT_EQ(missing.status, 127) << ran(missing, 127);
     Joined j(c, {"/bin/probe", "signal"});
-    ASSERT_EQ(j.first_line().rfind("ready", 0), 0u) << j.first_line();
+    ASSERT_EQ(j.first_line().rfind("ready", 0), 0u)
+        << "the joined probe says ready" << note("ready PID", j.first_line());
     ::kill(j.exec_pid(), SIGTERM);
     EXPECT_EQ(j.read_line(), "signal: 15") << "lab09_exec forwards SIGTERM to the command";
-    EXPECT_EQ(j.finish(), 128 + SIGTERM);
+    EXPECT_EQ(j.finish(), 128 + SIGTERM) << "lab09_exec ends as its command did"
+                                         << note(status_text(128 + SIGTERM), "another status");
 }
 
 TEST(Exec, BadTargetsGiveOneClearLine) {

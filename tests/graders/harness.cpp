@@ -104,6 +104,19 @@ std::string ran(const Result& r, int expected) {
     return text;
 }
 
+std::string says(const Result& r, const std::string& wanted) {
+    std::string line = last_line(r.err);
+    return note("a line on stderr saying " + wanted, line.empty() ? "nothing on stderr" : line);
+}
+
+void expect_status(const Result& r, int expected, const std::string& what) {
+    EXPECT_EQ(r.status, expected) << what << ran(r, expected);
+}
+
+void expect_ends(Running& c, int expected, const std::string& what) {
+    expect_status(c.finish(), expected, what);
+}
+
 int wait_with_timeout(pid_t pid, std::chrono::seconds timeout, bool* timed_out) {
     nslab::Fd pidfd(pidfd_open(pid));
     pollfd p{pidfd.get(), POLLIN, 0};

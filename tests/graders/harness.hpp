@@ -74,6 +74,10 @@ std::string status_text(int status);
 // ended with and the runtime's own last stderr line; a 125 where the
 // command should have run is "did not start".
 std::string ran(const Result& r, int expected);
+// A note for a run whose stderr should have said `wanted`: its last line.
+std::string says(const Result& r, const std::string& wanted);
+// A run should end with `expected` (`what`: the run, in a few words).
+void expect_status(const Result& r, int expected, const std::string& what);
 
 // Runs a lab to completion (stdin closed) and returns its status and output.
 Result run(int lab_number, const std::vector<std::string>& options,
@@ -124,6 +128,9 @@ class Running {
     std::string out_buffer_;
     bool finished_ = false;
 };
+
+// Waits for the runtime of `c`; it should end with `expected`.
+void expect_ends(Running& c, int expected, const std::string& what);
 
 // A new directory /tmp/nslab-grader-XXXXXX (mode 0755, so a user
 // namespace's root may look in), removed with all it holds at the end; with

@@ -203,7 +203,8 @@ TEST(Mount, MountInsideStaysInside) {
             return field("error", e.what());
         }
     }));
-    ASSERT_EQ(report["error"], "");
+    ASSERT_EQ(report["error"], "")
+        << "the probe could look at its mounts" << note("no error", report["error"]);
     EXPECT_NE(report["inside"], "") << "the tmpfs mounted inside should show in the container";
     EXPECT_EQ(report["scratch"], "") << "a mount made inside appeared on the host";
     EXPECT_EQ(report["machine"], "") << "a mount made inside appeared on this machine";
@@ -319,15 +320,17 @@ TEST(Mount, BadRootfsGivesOneClearLine) {
     };
     Result missing = run(lab(), {"--rootfs", "/no/such/rootfs"}, {"/bin/true"});
     EXPECT_EQ(missing.status, 125) << ran(missing, 125);
-    EXPECT_NE(missing.err.find("/no/such/rootfs"), std::string::npos) << missing.err;
-    EXPECT_TRUE(one_line(missing)) << missing.err;
+    EXPECT_NE(missing.err.find("/no/such/rootfs"), std::string::npos)
+        << "the error names the rootfs" << says(missing, "/no/such/rootfs");
+    EXPECT_TRUE(one_line(missing)) << "one line" << says(missing, "one line");
     Result file = run(lab(), {"--rootfs", rootfs_dir() + "/etc/passwd"}, {"/bin/true"});
     EXPECT_EQ(file.status, 125) << ran(file, 125);
-    EXPECT_NE(file.err.find("not a directory"), std::string::npos) << file.err;
-    EXPECT_TRUE(one_line(file)) << file.err;
+    EXPECT_NE(file.err.find("not a directory"), std::string::npos)
+        << "the error says why" << says(file, "not a directory");
+    EXPECT_TRUE(one_line(file)) << "one line" << says(file, "one line");
     Result no_command = run(lab(), {}, {"/no/such/command"});
     EXPECT_EQ(no_command.status, 127) << "a command the rootfs lacks: " << no_command.err;
-    EXPECT_TRUE(one_line(no_command)) << no_command.err;
+    EXPECT_TRUE(one_line(no_command)) << "one line" << says(no_command, "one line");
     EXPECT_EQ(lines_with(own_mountinfo(), rootfs_dir()), "") << "mounts were left behind";
     EXPECT_EQ(run(lab(), {}, {"/bin/true"}).status, 0) << "a good rootfs still works";
 }
@@ -353,8 +356,8 @@ TEST(Mount, RootfsIsLeftAsItWas) {
     // Two containers on the same rootfs at once, as in a real deployment.
     auto a = Running::start(lab(), {}, probe({"hold"}));
     auto b = Running::start(lab(), {}, probe({"hold"}));
-    EXPECT_EQ(a.finish().status, 0);
-    EXPECT_EQ(b.finish().status, 0);
+    expect_ends(a, 0, "the first container ends with its command");
+    expect_ends(b, 0, "the second container ends with its command");
     EXPECT_EQ(listing(), before) << "the rootfs changed: containers share it, so the runtime "
                                     "must not make (or remove) anything in it";
 }
@@ -370,7 +373,9 @@ TEST(Mount, RootfsIsReadOnlyNosuidAndTmpIsSized) {
                     "/proc/self/mountinfo; df -k /tmp /dev/shm"});
     ASSERT_EQ(r.status, 0) << ran(r, 0);
     EXPECT_EQ(r.out.find("planted"), std::string::npos) << "the shared rootfs is writable inside";
-    EXPECT_FALSE(std::filesystem::exists(rootfs_dir() + "/planted"));
+    EXPECT_FALSE(std::filesystem::exists(rootfs_dir() + "/planted"))
+        << "the shared rootfs is read-only"
+        << note("no " + rootfs_dir() + "/planted", rootfs_dir() + "/planted exists");
     EXPECT_NE(r.out.find("tmp-writable"), std::string::npos) << "/tmp, /dev/shm: " << r.out;
     std::istringstream lines(r.out);
     std::string root_line;

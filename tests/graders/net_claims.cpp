@@ -265,7 +265,8 @@ TEST(Net, EveryoneCanBindPort80) {
     any.sin_port = htons(80);
     ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&any), sizeof any), 0)
         << "the scratch host could not bind port 80: " << std::strerror(errno);
-    ASSERT_EQ(::listen(listener.get(), 1), 0);
+    ASSERT_EQ(::listen(listener.get(), 1), 0) << "the scratch host listens on port 80"
+                                              << note("listen(2) succeeds", std::strerror(errno));
     auto a = Running::start(lab(), {}, probe({"bind", "80"}));
     auto b = Running::start(lab(), {}, probe({"bind", "80"}));
     EXPECT_TRUE(listens_on(a.container_pid(), 80)) << "/proc/PID/net/tcp of A: no listener on 80";
@@ -287,7 +288,9 @@ TEST(Net, OneHostVethPerRunningContainer) {
     for (const auto& v : veths) {
         EXPECT_EQ(v.master, bridge->index) << v.name << " is not a port of the bridge";
         EXPECT_TRUE(v.up) << v.name << " is down on the host side";
-        EXPECT_LE(v.name.size(), net_plan::max_link_name);
+        EXPECT_LE(v.name.size(), net_plan::max_link_name)
+            << "a link name fits IFNAMSIZ"
+            << note("at most " + std::to_string(net_plan::max_link_name) + " characters", v.name);
     }
     for (const auto& v : links_of(a.container_pid()))
         EXPECT_NE(v.name.rfind("nsv", 0), 0u) << "the host's end " << v.name << " is inside";
@@ -297,7 +300,8 @@ TEST(Net, HostVethGoneWhenRuntimeExits) {
     claim(3, "lab04 step 5 (after_exit)");
     ScratchHost host;
     auto c = Running::start(lab(), {}, probe({"hold"}));
-    ASSERT_EQ(host_veths().size(), 1u) << names(links_here());
+    ASSERT_EQ(host_veths().size(), 1u) << "one veth on the host side per container"
+                                       << note("one veth", "links: " + names(links_here()));
     std::string address = ipv4_of(c.container_pid(), "eth0");
     // Keep the container's namespace alive past its last process, as `ip
     // netns add` or a joined process would: the pair would then outlive the
@@ -340,13 +344,16 @@ TEST(Net, BadIpGivesOneClearLine) {
     EXPECT_EQ(outside.err.rfind(
                   nslab::lab_program_name(lab()) + ": invalid value '192.0.2.7/24' for --ip", 0),
               0u)
-        << outside.err;
+        << "the error names the value and the option"
+        << says(outside, "invalid value ... for --ip");
     auto a = Running::start(lab(), {}, probe({"hold"}));
     std::string taken =
         ipv4_of(a.container_pid(), "eth0") + "/" + std::to_string(net_plan::subnet().prefix);
     Result clash = run(lab(), {"--ip", taken}, probe({"pid"}));
     EXPECT_EQ(clash.status, 125) << "an --ip in use is a runtime failure";
-    EXPECT_NE(clash.err.find("taken"), std::string::npos) << clash.err;
-    EXPECT_EQ(std::count(clash.err.begin(), clash.err.end(), '\n'), 1) << clash.err;
+    EXPECT_NE(clash.err.find("taken"), std::string::npos)
+        << "the error says why" << says(clash, "taken");
+    EXPECT_EQ(std::count(clash.err.begin(), clash.err.end(), '\n'), 1)
+        << "one line" << says(clash, "one line");
     EXPECT_EQ(host_veths().size(), 1u) << "the failed run left " << names(host_veths());
 }

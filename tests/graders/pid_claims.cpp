@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "harness.hpp"
@@ -20,17 +22,29 @@ using namespace grader;
 
 namespace {
 
-// Which lab's layer makes each namespace type new (the user namespace only
-// with --userns, which these claims do not pass).
-int layer_of(const std::string& type) {
-    if (type == "pid" || type == "pid_for_children") return 1;
-    if (type == "mnt") return 2;
-    if (type == "uts") return 3;
-    if (type == "net") return 4;
-    if (type == "cgroup") return 6;
-    if (type == "time" || type == "time_for_children") return 7;
-    if (type == "ipc") return 8;
-    return 99;  // user
+// The layer that makes each namespace type new (the user namespace only
+// with --userns, which these claims do not pass): its lab's step 1 is where
+// the clone flag goes.
+struct TypeLayer {
+    std::optional<nslab::Layer> layer;
+    const char* flag;
+};
+TypeLayer layer_of(const std::string& type) {
+    using nslab::Layer;
+    if (type == "pid" || type == "pid_for_children") return {Layer::pid, "CLONE_NEWPID"};
+    if (type == "mnt") return {Layer::mount, "CLONE_NEWNS"};
+    if (type == "uts") return {Layer::uts, "CLONE_NEWUTS"};
+    if (type == "net") return {Layer::net, "CLONE_NEWNET"};
+    if (type == "cgroup") return {Layer::cgroup, "CLONE_NEWCGROUP"};
+    if (type == "time" || type == "time_for_children") return {Layer::time, "CLONE_NEWTIME"};
+    if (type == "ipc") return {Layer::ipc, "CLONE_NEWIPC"};
+    return {std::nullopt, "CLONE_NEWUSER"};  // only with --userns
+}
+
+std::string step_of(const TypeLayer& t) {
+    char lab[8];
+    std::snprintf(lab, sizeof lab, "lab%02d", t.layer ? static_cast<int>(*t.layer) : 5);
+    return std::string(lab) + " step 1 (" + t.flag + ")";
 }
 
 }  // namespace
@@ -53,17 +67,28 @@ TEST(Pid, NewNamespacesAreExactlyTheLabs) {
     auto host = namespaces_of(::getpid());
     auto inside = namespaces_of(c.container_pid());
     for (const auto& [type, inode] : host) {
-        bool should_differ = layer_of(type) <= lab();
-        if (should_differ)
+        const TypeLayer t = layer_of(type);
+        const std::string host_ns = type + ":[" + std::to_string(inode) + "], the host's";
+        const std::string seen = type + ":[" + std::to_string(inside[type]) + "]";
+        if (t.layer && nslab::lab_has(lab(), *t.layer))
             EXPECT_NE(inside[type], inode)
-                << "expected a new " << type << " namespace in lab " << lab();
+                << "/proc/PID/ns/" << type << " of the container is the host's: " << t.flag
+                << " is missing from the clone flags"
+                << note("a new " + type + " namespace (not " + host_ns + ")", seen, step_of(t));
         else
-            EXPECT_EQ(inside[type], inode) << "expected the host's " << type << " namespace: lab "
-                                           << lab() << " does not isolate it";
+            EXPECT_EQ(inside[type], inode)
+                << "/proc/PID/ns/" << type << " of the container is new, but lab " << lab()
+                << " does not isolate " << type << ": " << t.flag << " is in the clone flags"
+                << note(host_ns, seen + ", a new one", step_of(t));
     }
     std::string pidns = run_host("ps -o pidns= -p " + std::to_string(c.container_pid()));
-    EXPECT_EQ(std::stoull(pidns), inside["pid"]) << "host ps -o pidns says " << pidns;
-    EXPECT_NE(std::stoull(pidns), host["pid"]);
+    EXPECT_EQ(std::stoull(pidns), inside["pid"])
+        << "host ps -o pidns agrees with /proc/PID/ns/pid"
+        << note("pid:[" + std::to_string(inside["pid"]) + "]", "ps -o pidns says " + pidns);
+    EXPECT_NE(std::stoull(pidns), host["pid"])
+        << "host ps -o pidns shows the host's PID namespace"
+        << note("a PID namespace other than pid:[" + std::to_string(host["pid"]) + "]",
+                "ps -o pidns says " + pidns, "lab01 step 1 (CLONE_NEWPID)");
 }
 
 TEST(Pid, CommandIsPid1) {
@@ -106,10 +131,12 @@ TEST(Pid, InitReapsOrphans) {
         if (zombies.empty() && kids.size() == 1) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    EXPECT_TRUE(zombies.empty()) << "the init left zombie children: "
-                                 << testing::PrintToString(zombies);
+    EXPECT_TRUE(zombies.empty())
+        << "the init (PID 1) left zombie children: it must wait for every child, not only the "
+           "command"
+        << note("no zombie among PID 1's children", "zombies: " + testing::PrintToString(zombies));
     EXPECT_EQ(nslab::procfs::children(init).size(), 1u) << "only the command should remain";
-    EXPECT_EQ(c.finish().status, 0);
+    expect_ends(c, 0, "the container ends with its command");
 }
 
 TEST(Pid, SigtermReachesCommandUnderInit) {
@@ -118,7 +145,8 @@ TEST(Pid, SigtermReachesCommandUnderInit) {
     c.signal_runtime(SIGTERM);
     EXPECT_EQ(c.read_line(), "signal: 15") << "the command should have received SIGTERM";
     Result r = c.finish();
-    EXPECT_EQ(r.status, 128 + SIGTERM) << r.err;
+    EXPECT_EQ(r.status, 128 + SIGTERM)
+        << "the runtime ends as its command did" << ran(r, 128 + SIGTERM);
 }
 
 TEST(Pid, SigtermReachesCommandAsPid1) {
@@ -126,14 +154,14 @@ TEST(Pid, SigtermReachesCommandAsPid1) {
     auto c = Running::start(lab(), {}, probe({"signal"}));
     c.signal_runtime(SIGTERM);
     EXPECT_EQ(c.read_line(), "signal: 15") << "the runtime forwards SIGTERM to the container";
-    EXPECT_EQ(c.finish().status, 128 + SIGTERM);
+    expect_ends(c, 128 + SIGTERM, "the runtime ends as its command did");
 }
 
 TEST(Pid, ExitStatusPassesThrough) {
     claim(3, "lab01 step 2 (exit status)");
-    EXPECT_EQ(run(lab(), {}, probe({"exit", "0"})).status, 0);
-    EXPECT_EQ(run(lab(), {}, probe({"exit", "3"})).status, 3);
-    EXPECT_EQ(run(lab(), {"--init"}, probe({"exit", "3"})).status, 3);
+    expect_status(run(lab(), {}, probe({"exit", "0"})), 0, "probe exit 0");
+    expect_status(run(lab(), {}, probe({"exit", "3"})), 3, "probe exit 3");
+    expect_status(run(lab(), {"--init"}, probe({"exit", "3"})), 3, "--init, probe exit 3");
     EXPECT_EQ(run(lab(), {"--init"}, probe({"raise", "15"})).status, 128 + 15)
         << "a command killed by SIGTERM ends the runtime with 128+15";
     Result as_pid1 = run(lab(), {}, probe({"raise", "15"}));
@@ -146,7 +174,9 @@ TEST(Pid, PidFileHoldsTheHostPid) {
     auto c = Running::start(lab(), {}, probe({"hold"}));
     auto status = nslab::observe::status(c.container_pid());
     EXPECT_EQ(status.name, "probe") << "the pid file names the command's process (it has exec'd)";
-    EXPECT_EQ(status.nspid.back(), 1);
+    EXPECT_EQ(status.nspid.back(), 1)
+        << "inside, the process is PID 1"
+        << note("NSpid ending in 1", std::to_string(status.nspid.back()));
     std::string ready = c.first_line();
     EXPECT_EQ(ready, "ready 1") << "inside, the same process is PID 1";
 }
@@ -154,14 +184,17 @@ TEST(Pid, PidFileHoldsTheHostPid) {
 TEST(Pid, BadInputGivesOneClearLine) {
     claim(2, "lab01 handout: exit statuses");
     Result missing = run(lab(), {}, {});
-    EXPECT_EQ(missing.status, 2);
-    EXPECT_NE(missing.err.find("missing command"), std::string::npos) << missing.err;
+    EXPECT_EQ(missing.status, 2) << "no command is a bad command line" << ran(missing, 2);
+    EXPECT_NE(missing.err.find("missing command"), std::string::npos)
+        << "the error says so" << says(missing, "missing command");
     Result unknown = run(lab(), {"--no-such-option"}, {"true"});
-    EXPECT_EQ(unknown.status, 2);
-    EXPECT_NE(unknown.err.find("--no-such-option"), std::string::npos) << unknown.err;
+    EXPECT_EQ(unknown.status, 2) << "an unknown option is a bad command line" << ran(unknown, 2);
+    EXPECT_NE(unknown.err.find("--no-such-option"), std::string::npos)
+        << "the error names the option" << says(unknown, "--no-such-option");
     Result not_found = run(lab(), {}, {"/no/such/command"});
     EXPECT_EQ(not_found.status, 127) << ran(not_found, 127);
-    EXPECT_NE(not_found.err.find("/no/such/command"), std::string::npos) << not_found.err;
+    EXPECT_NE(not_found.err.find("/no/such/command"), std::string::npos)
+        << "the error names the command" << says(not_found, "/no/such/command");
     EXPECT_EQ(std::count(not_found.err.begin(), not_found.err.end(), '\n'), 1)
         << "one line: " << not_found.err;
     Result not_executable = run(lab(), {}, {"/etc/passwd"});

@@ -101,7 +101,8 @@ TEST(Process, NSpidAndPPidAgreeWithPs) {
     std::string ppid = run_host("ps -o ppid= -p " + str(sleeper.pid()));
     EXPECT_EQ(fields["ppid"], std::to_string(std::stol(ppid))) << "ps -o ppid says " << ppid;
     std::string name = run_host("ps -o comm= -p " + str(sleeper.pid()));
-    EXPECT_EQ(fields["name"] + "\n", name);
+    EXPECT_EQ(fields["name"] + "\n", name)
+        << "the name agrees with ps -o comm" << note("ps -o comm: " + name, fields["name"]);
 }
 
 TEST(Process, AgreesWithPsNamespaceColumns) {
@@ -139,5 +140,6 @@ TEST(Process, BadPidGivesOneClearLine) {
     EXPECT_EQ(std::count(gone.err.begin(), gone.err.end(), '\n'), 1) << "one line: " << gone.err;
     Result bad = run(0, {}, {"abc"});
     EXPECT_EQ(bad.status, 2) << "a PID that is not a number is a usage error (2)";
-    EXPECT_NE(bad.err.find("Try 'lab00_process --help'"), std::string::npos) << bad.err;
+    EXPECT_NE(bad.err.find("Try 'lab00_process --help'"), std::string::npos)
+        << "the error ends with the hint" << says(bad, "Try 'lab00_process --help'");
 }

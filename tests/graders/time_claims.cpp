@@ -114,7 +114,10 @@ TEST(Time, OffsetsShowInProc) {
     EXPECT_EQ(inside["monotonic"], std::to_string(monotonic_offset))
         << "inside, /proc/self/timens_offsets reads:\n"
         << r.out;
-    EXPECT_EQ(inside["boottime"], std::to_string(boottime_offset)) << r.out;
+    EXPECT_EQ(inside["boottime"], std::to_string(boottime_offset))
+        << "CLOCK_BOOTTIME moved by the offset"
+        << note("boottime offset " + std::to_string(boottime_offset),
+                "boottime " + inside["boottime"]);
 }
 
 TEST(Time, ChildEntersTheRuntimeStays) {
@@ -189,7 +192,7 @@ TEST(Time, OffsetsWithinTheKernelsLimits) {
 TEST(Time, RootlessContainerGetsItsOffsets) {
     claim(2, "lab07 step 3 (with --userns, inside)");
     const uid_t uid = rootless_uid();
-    ASSERT_NO_FATAL_FAILURE(expect_reachable(uid, lab()));
+    ASSERT_NO_FATAL_FAILURE(expect_reachable(uid, lab())) << "the test user reaches the lab";
     RunAs user(uid, uid);
     double before = clock_now(CLOCK_BOOTTIME);
     Result r = run(lab(), {"--userns", "--boottime-offset", std::to_string(boottime_offset)},

@@ -109,12 +109,16 @@ TEST(User, MapsHoldExactlyWhatWasAsked) {
     auto d = Running::start(lab(), {"--userns"}, probe({"hold"}));
     EXPECT_EQ(map_of(d.container_pid(), "uid_map"), default_map("/etc/subuid"))
         << "without --uid-map, root's container maps user nslab's subordinate uids";
-    EXPECT_EQ(map_of(d.container_pid(), "gid_map"), default_map("/etc/subgid"));
+    EXPECT_EQ(map_of(d.container_pid(), "gid_map"), default_map("/etc/subgid"))
+        << "without --gid-map, root's container maps user nslab's subordinate gids"
+        << note("gid_map " + default_map("/etc/subgid"),
+                "gid_map " + map_of(d.container_pid(), "gid_map"));
 
     Result overlap =
         run(lab(), {"--userns", "--uid-map", "0:100000:10", "--uid-map", "5:200000:1"}, {"true"});
     EXPECT_EQ(overlap.status, 2) << "overlapping ranges are a bad command line: " << overlap.err;
-    EXPECT_NE(overlap.err.find("--uid-map"), std::string::npos) << overlap.err;
+    EXPECT_NE(overlap.err.find("--uid-map"), std::string::npos)
+        << "the error names the option" << says(overlap, "--uid-map");
 }
 
 TEST(User, RootInsideIsUid0) {
@@ -127,7 +131,8 @@ TEST(User, RootInsideIsUid0) {
     auto fields = key_values(status.out);
     EXPECT_NE(status.out.find("Uid:\t0\t0\t0\t0\n"), std::string::npos)
         << "real, effective, saved and fs uid should all be 0 inside: " << status.out;
-    EXPECT_NE(status.out.find("Gid:\t0\t0\t0\t0\n"), std::string::npos) << status.out;
+    EXPECT_NE(status.out.find("Gid:\t0\t0\t0\t0\n"), std::string::npos)
+        << "real, effective, saved and fs gid are 0 inside" << note("Gid: 0 0 0 0", status.out);
     EXPECT_NE(status.out.find("CapEff:\t000001ffffffffff"), std::string::npos)
         << "uid 0 of its own namespace keeps every capability across execve: " << status.out;
 }
@@ -216,7 +221,7 @@ TEST(User, CannotReadARootOnlyHostFile) {
 TEST(User, RootlessMapsAndSetgroups) {
     claim(3, "lab05 steps 2-4 (rootless: setgroups deny before gid_map)");
     const uid_t uid = rootless_uid();
-    ASSERT_NO_FATAL_FAILURE(expect_reachable(uid, lab()));
+    ASSERT_NO_FATAL_FAILURE(expect_reachable(uid, lab())) << "the test user reaches the lab";
     RunAs user(uid, uid);
     auto c = Running::start(lab(), {"--userns"}, probe({"hold"}));
     const std::string own = "0 " + std::to_string(uid) + " 1\n";
@@ -232,23 +237,28 @@ TEST(User, RootlessMapsAndSetgroups) {
 TEST(User, RootlessRunWorksEndToEnd) {
     claim(4, "lab05 handout: rootless containers");
     const uid_t uid = rootless_uid();
-    ASSERT_NO_FATAL_FAILURE(expect_reachable(uid, lab()));
+    ASSERT_NO_FATAL_FAILURE(expect_reachable(uid, lab())) << "the test user reaches the lab";
     RunAs user(uid, uid);
     Result r = run(lab(), {"--userns", "--hostname", "rootless"},
                    probe({"pid", ",", "hostname", ",", "uid", ",", "exit", "3"}));
     EXPECT_EQ(r.status, 3) << "the command's exit status passes through: " << r.err;
     auto fields = key_values(r.out);
-    EXPECT_EQ(fields["pid"], "1");
-    EXPECT_EQ(fields["hostname"], "rootless");
-    EXPECT_NE(r.out.find("Uid:\t0\t0\t0\t0\n"), std::string::npos) << r.out;
+    EXPECT_EQ(fields["pid"], "1") << "rootless, the command is PID 1"
+                                  << note("pid 1", fields["pid"]);
+    EXPECT_EQ(fields["hostname"], "rootless")
+        << "rootless, the hostname is set" << note("hostname rootless", fields["hostname"]);
+    EXPECT_NE(r.out.find("Uid:\t0\t0\t0\t0\n"), std::string::npos)
+        << "rootless, the command is uid 0 inside" << note("Uid: 0 0 0 0", r.out);
     Result id = run(lab(), {"--userns"}, {"/bin/sh", "-c", "id -u"});
     EXPECT_EQ(id.out, "0\n") << "busybox id, rootless: " << id.err;
 
     Result bridge = run(lab(), {"--userns", "--net", "bridge"}, {"true"});
     EXPECT_EQ(bridge.status, 2) << "--net bridge needs root: refused up front";
-    EXPECT_NE(bridge.err.find("--net bridge needs root"), std::string::npos) << bridge.err;
+    EXPECT_NE(bridge.err.find("--net bridge needs root"), std::string::npos)
+        << "the error says why" << says(bridge, "--net bridge needs root");
     Result no_userns = run(lab(), {}, {"true"});
-    EXPECT_EQ(no_userns.status, 2);
+    EXPECT_EQ(no_userns.status, 2)
+        << "rootless without --userns is a bad command line" << ran(no_userns, 2);
     EXPECT_NE(no_userns.err.find("--userns"), std::string::npos)
         << "a user without --userns should be told about it: " << no_userns.err;
 }
@@ -256,7 +266,7 @@ TEST(User, RootlessRunWorksEndToEnd) {
 TEST(User, EarlierLayersWorkRootless) {
     claim(3, "lab05 handout: why the user namespace comes first");
     const uid_t uid = rootless_uid();
-    ASSERT_NO_FATAL_FAILURE(expect_reachable(uid, lab()));
+    ASSERT_NO_FATAL_FAILURE(expect_reachable(uid, lab())) << "the test user reaches the lab";
     RunAs user(uid, uid);
     auto c = Running::start(lab(), {"--userns"}, probe({"hold"}));
     auto host = namespaces_of(::getpid());
@@ -284,7 +294,8 @@ TEST(User, RefusedUserNamespacesAreExplained) {
         lab_executable(lab()) +
         " --userns --net none -- /bin/true' 2>&1; "
         "echo status: $?");
-    EXPECT_NE(out.find("status: 125"), std::string::npos) << out;
+    EXPECT_NE(out.find("status: 125"), std::string::npos)
+        << "with no user namespaces allowed, the runtime fails" << note("status: 125", out);
     EXPECT_NE(out.find("user.max_user_namespaces is 0"), std::string::npos)
         << "the error should name the sysctl that forbids user namespaces: " << out;
     EXPECT_NE(out.find("sysctl -w user.max_user_namespaces="), std::string::npos)
@@ -297,7 +308,8 @@ TEST(User, RootsDefaultMapGivesNothingOnTheHost) {
     auto c = Running::start(lab(), {"--userns"}, probe({"hold"}));
     const auto uids = nslab::observe::status(c.container_pid()).uid;
     EXPECT_NE(uids, 0u) << "--userns as root made the container's root the host's uid 0";
-    EXPECT_EQ(default_map("/etc/subuid").substr(0, 2), "0 ");
+    EXPECT_EQ(default_map("/etc/subuid").substr(0, 2), "0 ")
+        << "the default map starts at uid 0 inside" << note("0 ...", default_map("/etc/subuid"));
     c.close_stdin();
     c.finish();
 
@@ -310,7 +322,8 @@ TEST(User, RootsDefaultMapGivesNothingOnTheHost) {
     run(lab(), {"--userns", "--rootfs", copy.path(), "--rootfs-writable"},
         {"/bin/sh", "-c", "chown 0:0 /suid; chmod 4755 /suid; true"});
     struct stat st {};
-    ASSERT_EQ(::stat(suid.c_str(), &st), 0);
+    ASSERT_EQ(::stat(suid.c_str(), &st), 0)
+        << "the file made inside exists" << note(suid + " exists", std::strerror(errno));
     EXPECT_FALSE((st.st_mode & S_ISUID) && st.st_uid == 0)
         << "the container made a setuid-root file on the host";
     const std::string ids =
@@ -326,7 +339,8 @@ TEST(User, RootsDefaultMapGivesNothingOnTheHost) {
     EXPECT_EQ(r.out.find("open-write: allowed"), std::string::npos)
         << "a host-wide sysctl opened for writing from inside:\n"
         << r.out << r.err;
-    EXPECT_NE(r.out.find("open-write: denied"), std::string::npos) << r.out << r.err;
+    EXPECT_NE(r.out.find("open-write: denied"), std::string::npos)
+        << "the host sysctl does not open for writing" << note("open-write: denied", r.out);
 
     // Its own cgroup's limits cannot be raised, even after a remount read-write.
     if (!nslab::lab_has(lab(), nslab::Layer::cgroup)) return;

@@ -62,7 +62,8 @@ TEST(Uts, DefaultHostnameIsTheContainerId) {
     ASSERT_EQ(b.status, 0) << ran(b, 0);
     std::string name = key_values(a.out)["hostname"];
     EXPECT_EQ(name.size(), 8u) << "expected an 8-digit hex container id, observed '" << name << "'";
-    EXPECT_TRUE(std::all_of(name.begin(), name.end(), ::isxdigit)) << name;
+    EXPECT_TRUE(std::all_of(name.begin(), name.end(), ::isxdigit))
+        << "the default hostname is hex" << note("8 hex digits", name);
     EXPECT_NE(name, keeper.hostname) << "without --hostname the container is named by its id";
     EXPECT_NE(name, key_values(b.out)["hostname"]) << "two containers, two ids";
 }
@@ -81,9 +82,11 @@ TEST(Uts, HostHostnameUnchanged) {
     EXPECT_EQ(nslab::sys::gethostname(), keeper.hostname)
         << "while the container runs, the host's hostname changed: sethostname without a new "
            "UTS namespace renames the host (this grader puts the name back)";
-    EXPECT_EQ(c.finish().status, 0);
+    expect_ends(c, 0, "the container ends with its command");
     EXPECT_EQ(nslab::sys::gethostname(), keeper.hostname) << "after the container ended";
-    EXPECT_EQ(nslab::sys::read_file("/proc/sys/kernel/hostname"), keeper.hostname + "\n");
+    EXPECT_EQ(nslab::sys::read_file("/proc/sys/kernel/hostname"), keeper.hostname + "\n")
+        << "/proc/sys/kernel/hostname is the host's"
+        << note(keeper.hostname, nslab::sys::read_file("/proc/sys/kernel/hostname"));
 }
 
 TEST(Uts, UtsNamespaceIsNew) {
@@ -93,8 +96,10 @@ TEST(Uts, UtsNamespaceIsNew) {
     ASSERT_EQ(r.status, 0) << ran(r, 0);
     std::string inside = key_values(r.out)["uts"];
     std::string host = std::to_string(namespaces_of(::getpid())["uts"]);
-    EXPECT_NE(inside, "") << r.out;
-    EXPECT_NE(inside, host) << "inside, /proc/self/ns/uts is the host's UTS namespace";
+    EXPECT_NE(inside, "") << "the probe reads /proc/self/ns/uts" << note("uts: INODE", r.out);
+    EXPECT_NE(inside, host) << "inside, /proc/self/ns/uts is the host's UTS namespace"
+                            << note("a new uts namespace (not uts:[" + host + "], the host's)",
+                                    "uts:[" + inside + "]");
 }
 
 TEST(Uts, ChangeInsideStaysInside) {
@@ -106,7 +111,7 @@ TEST(Uts, ChangeInsideStaysInside) {
     EXPECT_EQ(c.first_line(), "nslab-after") << "hostname NAME inside renames the container";
     EXPECT_EQ(nslab::sys::gethostname(), keeper.hostname)
         << "a hostname set inside the container reached the host";
-    EXPECT_EQ(c.finish().status, 0);
+    expect_ends(c, 0, "the container ends with its command");
 }
 
 TEST(Uts, BadHostnameGivesOneClearLine) {
@@ -115,10 +120,12 @@ TEST(Uts, BadHostnameGivesOneClearLine) {
          {std::string("bad name"), std::string("-dash"), std::string(65, 'a')}) {
         Result r = run(lab(), {"--hostname", bad}, {"/bin/true"});
         EXPECT_EQ(r.status, 2) << "--hostname '" << bad << "' is a bad command line: " << r.err;
-        EXPECT_NE(r.err.find("--hostname"), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("--hostname"), std::string::npos)
+            << "the error names the option" << says(r, "--hostname");
     }
     const std::string longest(64, 'a');
     Result r = run(lab(), {"--hostname", longest}, probe({"hostname"}));
     ASSERT_EQ(r.status, 0) << "64 characters is the longest name: " << r.err;
-    EXPECT_EQ(key_values(r.out)["hostname"], longest);
+    EXPECT_EQ(key_values(r.out)["hostname"], longest)
+        << "a 64-character name is kept whole" << note(longest, key_values(r.out)["hostname"]);
 }

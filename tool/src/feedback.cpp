@@ -216,8 +216,10 @@ std::string note_text(const Note& n) {
     } else {
         for (const auto& f : n.findings) {
             field("why:      ", f.said);
-            field("expected: ", f.expected);
-            field("observed: ", f.observed);
+            // One side empty (an empty string, no lines): say so.
+            const bool compared = !f.expected.empty() || !f.observed.empty();
+            field("expected: ", compared && f.expected.empty() ? "(nothing)" : f.expected);
+            field("observed: ", compared && f.observed.empty() ? "(nothing)" : f.observed);
             field("stderr:   ", f.runtime_line);
         }
         if (n.findings.empty()) field("observed: ", "it failed; --verbose shows the grader's text");

@@ -378,8 +378,7 @@ void remove(const Host& host, const std::string& path) {
 
 namespace nslab::cgroup {
 
-void join(const Config& cfg, State& state) {
-    if (!cfg.has(Layer::cgroup) || state.v1_tasks.empty()) return;
+void join(State& state) {
     // v1 has no CLONE_INTO_CGROUP. A PID written to cgroup.procs moves a
     // whole thread group, under a lock (cgroup_threadgroup_rwsem) whose
     // writer waits for an RCU grace period: milliseconds. A single thread

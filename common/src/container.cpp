@@ -1,8 +1,10 @@
 // The orchestrator. It reads top to bottom in the order the kernel needs,
-// one call a line; each layer's phase returns at once when that layer is
-// not part of the running lab. The order is not the labs' order: the time
-// namespace must exist before the child, the user namespace's maps before
-// the child may use its ids, the cgroup before the child may fork.
+// one step a line: each step names itself (its --timings mark), says which
+// layer it belongs to, and runs only when the lab has that layer. The layers
+// never ask themselves whether they are on. The order is not the labs'
+// order: the time namespace must exist before the child, the user
+// namespace's maps before the child may use its ids, the cgroup before the
+// child may fork.
 #include "nslab/container.hpp"
 
 #include <fcntl.h>
@@ -40,6 +42,39 @@
 namespace nslab {
 
 namespace {
+
+// One step of the set-up: runs `phase` when it is on in this lab (the lab has
+// `layer`, or `on` says so), and closes its --timings mark either way (a
+// step that did not run is not shown; its microseconds go to the next).
+class Steps {
+  public:
+    Steps(const Config& cfg, Timings& timings) : cfg_(cfg), timings_(timings) {}
+
+    template <typename Phase>
+    void operator()(std::string what, bool on, Phase&& phase) {
+        if (on) phase();
+        timings_.mark(std::move(what), on);
+    }
+    template <typename Phase>
+    void operator()(std::string what, Layer layer, Phase&& phase) {
+        (*this)(std::move(what), cfg_.has(layer), std::forward<Phase>(phase));
+    }
+
+  private:
+    const Config& cfg_;
+    Timings& timings_;
+};
+
+// The namespaces the child is cloned into, besides PID (pid::clone_child's).
+unsigned long namespace_flags(const Config& cfg) {
+    unsigned long flags = 0;
+    if (cfg.makes_userns()) flags |= user::clone_flags();
+    if (cfg.has(Layer::mount)) flags |= mount::clone_flags();
+    if (cfg.has(Layer::uts)) flags |= uts::clone_flags();
+    if (cfg.has(Layer::net)) flags |= net::clone_flags();
+    if (cfg.has(Layer::ipc)) flags |= ipc::clone_flags();
+    return flags;
+}
 
 struct ExecFailure {
     int error = 0;
@@ -103,29 +138,26 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net, 
         sync.become_child();
         sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // die with the runtime, even by SIGKILL
         sync.wait_parent();                     // maps written, veth here
-        Timings steps(cfg.timings);             // --timings: ours travel with "ready"
-        const bool joins = !cgroup.v1_tasks.empty();
-        cgroup::join(cfg, cgroup);  // v1: into our cgroup, before we can fork or exec
-        steps.mark("cgroup: join (v1)", joins);
-        user::in_child(cfg);                    // become root of the user namespace
-        sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // again: a new euid cleared it (prctl(2))
-        steps.mark("user: become root", cfg.has(Layer::user) && cfg.userns);
-        if (cfg.has(Layer::time) && time_plan::made_by_child(cfg))
-            time_inside(cfg);  // with --userns: a time namespace it owns, entered
-        steps.mark("time namespace (inside)", cfg.has(Layer::time) && cfg.userns);
-        net::in_child(cfg, net);  // lo up; eth0 address and route
-        steps.mark("net: lo, eth0 address, route", cfg.has(Layer::net));
-        uts::in_child(cfg);  // hostname and domain name
-        steps.mark("uts: hostname", cfg.has(Layer::uts));
-        mount::in_child(cfg);        // private /, pivot_root, /proc /dev /sys /tmp
-        mount_plan::lock_down(cfg);  // / read-only, nosuid, nodev; /proc is procfs
-        steps.mark("mount: pivot_root and mounts", cfg.has(Layer::mount));
-        cgroup::in_child(cfg);  // cgroup namespace rooted here; cgroupfs ro
-        steps.mark("cgroup: namespace, cgroupfs", cfg.has(Layer::cgroup));
-        ipc::in_child(cfg);  // a fresh mqueue at /dev/mqueue
-        steps.mark("ipc: mqueue", cfg.has(Layer::ipc));
-        sync.report_ready(steps.encoded());  // set up: the parent writes the pid file
-        sync.wait_parent();                  // ...and lets us go
+        Timings timings(cfg.timings);           // --timings: ours travel with "ready"
+        Steps step(cfg, timings);
+        step("cgroup: join (v1)", cfg.has(Layer::cgroup) && !cgroup.v1_tasks.empty(),
+             [&] { cgroup::join(cgroup); });  // into our cgroup, before we can fork or exec
+        step("user: become root", cfg.makes_userns(), [&] {
+            user::in_child();
+            sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // again: a new euid cleared it (prctl(2))
+        });
+        step("time namespace (inside)", cfg.has(Layer::time) && time_plan::made_by_child(cfg),
+             [&] { time_inside(cfg); });  // with --userns: a time namespace it owns, entered
+        step("net: lo, eth0 address, route", Layer::net, [&] { net::in_child(cfg, net); });
+        step("uts: hostname", Layer::uts, [&] { uts::in_child(cfg); });
+        step("mount: pivot_root and mounts", Layer::mount, [&] {
+            mount::in_child(cfg);        // private /, pivot_root, /proc /dev /sys /tmp
+            mount_plan::lock_down(cfg);  // / read-only, nosuid, nodev; /proc is procfs
+        });
+        step("cgroup: namespace, cgroupfs", Layer::cgroup, [&] { cgroup::in_child(); });
+        step("ipc: mqueue", Layer::ipc, [&] { ipc::in_child(); });
+        sync.report_ready(timings.encoded());  // set up: the parent writes the pid file
+        sync.wait_parent();                    // ...and lets us go
         return run_command(cfg, sync, original_mask);
     } catch (const std::exception& e) {
         const auto* system_error = dynamic_cast<const std::system_error*>(&e);
@@ -257,26 +289,29 @@ int run_container(const Config& cfg) {
     const sigset_t blocked = wait_loop_signals();
     ::sigprocmask(SIG_BLOCK, &blocked, &original_mask);
 
-    idmap::check(cfg);              // rootless: refuse what needs root; check the id maps
-    mount_plan::check_rootfs(cfg);  // --rootfs is a directory pivot_root can use
-    time_plan::check(cfg);          // offsets the kernel takes; time namespaces here
-    timings.mark("checks: id maps, rootfs, offsets");
-    if (cfg.has(Layer::time) && !time_plan::made_by_child(cfg))
-        time::new_namespace_with_offsets(cfg);  // unshare(CLONE_NEWTIME), write offsets
-    timings.mark("time namespace", cfg.has(Layer::time));
-    cgroup::State cgroup = cgroup::before_clone(cfg);  // mkdir, write limits
-    ScopeGuard remove_cgroup([&] { cgroup::after_exit(cfg, cgroup, 0); });
-    timings.mark("cgroup create", cfg.has(Layer::cgroup));
+    Steps step(cfg, timings);
+    step("checks: id maps, rootfs, offsets", true, [&] {
+        idmap::check(cfg);  // rootless: refuse what needs root; check the id maps
+        if (cfg.has(Layer::mount)) mount_plan::check_rootfs(cfg);  // pivot_root can use it
+        if (cfg.has(Layer::time)) time_plan::check(cfg);  // offsets the kernel takes; timens here
+    });
+    step("time namespace", cfg.has(Layer::time) && !time_plan::made_by_child(cfg),
+         [&] { time::new_namespace_with_offsets(cfg); });  // unshare(CLONE_NEWTIME), offsets
+    cgroup::State cgroup;
+    ScopeGuard remove_cgroup([&] {
+        if (cfg.has(Layer::cgroup)) cgroup::after_exit(cfg, cgroup, 0);
+    });
+    step("cgroup create", Layer::cgroup, [&] { cgroup = cgroup::before_clone(cfg); });
 
-    net::State net = net::before_clone(cfg);  // an address lease, so the child knows it
-    ScopeGuard remove_veth([&] { net::after_exit(cfg, net); });
-    timings.mark("address lease", cfg.has(Layer::net));
+    net::State net;  // an address lease, so the child knows it
+    ScopeGuard remove_veth([&] {
+        if (cfg.has(Layer::net)) net::after_exit(net);
+    });
+    step("address lease", Layer::net, [&] { net = net::before_clone(cfg); });
 
     SyncPipe sync;
-    sys::CloneArgs args{.flags = user::clone_flags(cfg) | mount::clone_flags(cfg) |
-                                 uts::clone_flags(cfg) | net::clone_flags(cfg) |
-                                 ipc::clone_flags(cfg)};
-    cgroup::clone_into(cfg, cgroup, args);  // v2: the child is born in its cgroup
+    sys::CloneArgs args{.flags = namespace_flags(cfg)};
+    if (cfg.has(Layer::cgroup)) cgroup::clone_into(cgroup, args);  // v2: born in its cgroup
     pid_t child = -1;
     try {
         child = pid::clone_child(cfg, args,
@@ -292,10 +327,10 @@ int run_container(const Config& cfg) {
     });
     timings.mark("clone");
 
-    user::in_parent(cfg, child);  // uid_map, setgroups, gid_map
-    timings.mark("user namespace maps", cfg.has(Layer::user) && cfg.userns);
-    net::in_parent(cfg, net, child);  // bridge, veth pair, one end inside
-    timings.mark("veth and bridge", cfg.has(Layer::net));
+    step("user namespace maps", cfg.makes_userns(),
+         [&] { user::in_parent(cfg, child); });  // uid_map, setgroups, gid_map
+    step("veth and bridge", Layer::net,
+         [&] { net::in_parent(cfg, net, child); });  // bridge, veth pair, one end inside
 
     sync.let_child_go();  // the child sets itself up
     SyncPipe::Report report = sync.wait_child();
@@ -326,11 +361,11 @@ int run_container(const Config& cfg) {
     timings.total("until the command exited");
 
     remove_veth.dismiss();
-    net::after_exit(cfg, net);  // the host end of the veth, the lease
-    timings.mark("teardown: veth, lease", cfg.has(Layer::net));
+    step("teardown: veth, lease", Layer::net,
+         [&] { net::after_exit(net); });  // the host end of the veth, the lease
     remove_cgroup.dismiss();
-    status = cgroup::after_exit(cfg, cgroup, status);  // report an OOM kill; rmdir
-    timings.mark("teardown: cgroup", cfg.has(Layer::cgroup));
+    step("teardown: cgroup", Layer::cgroup,
+         [&] { status = cgroup::after_exit(cfg, cgroup, status); });  // report an OOM kill; rmdir
     pid_file.remove();
     timings.total("until exit");
     timings.print(cfg.program);

@@ -104,7 +104,6 @@ Target open_target(const std::string& root, const Step& step) {
 }
 
 void lock_down(const Config& cfg) {
-    if (!cfg.has(Layer::mount)) return;
     // A bind remount replaces the mount's flags: keep those the kernel may
     // have locked (a user namespace may add restrictions, never drop them).
     struct statvfs st {};
@@ -157,7 +156,6 @@ std::vector<Step> steps(const Config& cfg) {
 }
 
 void check_rootfs(const Config& cfg) {
-    if (!cfg.has(Layer::mount)) return;
     const std::string option = "--rootfs " + cfg.rootfs;
     struct stat st {};
     if (::stat(cfg.rootfs.c_str(), &st) != 0)

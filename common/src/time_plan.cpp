@@ -40,7 +40,6 @@ void check_offsets(const Config& cfg) {
 }
 
 void check(const Config& cfg) {
-    if (!cfg.has(Layer::time)) return;
     check_offsets(cfg);
     require_time_namespaces();
 }

@@ -17,8 +17,8 @@
 namespace nslab::pid {
 
 pid_t clone_child(const Config& cfg, sys::CloneArgs args, const std::function<int()>& child_main) {
-    // TODO step 1: the child is the first process of a new PID namespace
-    // when this layer is on, and its parent is told when it ends (clone(2),
+    // TODO step 1: the child is the first process of a new PID namespace,
+    // and its parent is told when it ends (clone(2),
     // "CLONE_NEWPID", "The child termination signal"). Which of its two PIDs
     // does the runtime get back?
     (void)cfg;

@@ -16,8 +16,7 @@
 
 namespace nslab::user {
 
-unsigned long clone_flags(const Config& cfg) {
-    if (!cfg.has(Layer::user) || !cfg.userns) return 0;
+unsigned long clone_flags() {
     // TODO step 1: the child is in a new user namespace, which owns the other
     // namespaces of the same clone (user_namespaces(7), clone(2)). Why does
     // that let a user without privilege make them at all?
@@ -26,7 +25,6 @@ unsigned long clone_flags(const Config& cfg) {
 
 void in_parent(const Config& cfg, pid_t child) {
     (void)child;
-    if (!cfg.has(Layer::user) || !cfg.userns) return;
     // TODO step 2: uid 0 inside is the uid idmap::plan maps it to outside
     // (user_namespaces(7), "Defining user and group ID mappings"). Why must
     // the parent write it, in one write?
@@ -41,8 +39,7 @@ void in_parent(const Config& cfg, pid_t child) {
                          "user_namespaces(7): \"Defining user and group ID mappings\"");
 }
 
-void in_child(const Config& cfg) {
-    if (!cfg.has(Layer::user) || !cfg.userns) return;
+void in_child() {
     // TODO step 5: the command is uid 0 and gid 0 of the namespace, with no
     // supplementary group of the host's where it may drop them
     // (capabilities(7), setresuid(2), setgroups(2)). Why before execve, and

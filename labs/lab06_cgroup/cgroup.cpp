@@ -23,7 +23,6 @@
 namespace nslab::cgroup {
 
 State before_clone(const Config& cfg) {
-    if (!cfg.has(Layer::cgroup)) return {};
     const cgroupfs::Host& host = cgroupfs::host();
     // TODO step 1: a limit the machine cannot give is refused with one line
     // before anything exists (cgroups(7); cgroupfs.hpp has the check).
@@ -42,8 +41,8 @@ State before_clone(const Config& cfg) {
     throw NotImplemented("lab06_cgroup", 1, "cgroups(7), cgroup-v2.rst");
 }
 
-void clone_into(const Config& cfg, const State& state, sys::CloneArgs& args) {
-    if (!cfg.has(Layer::cgroup) || !state.directory) return;
+void clone_into(const State& state, sys::CloneArgs& args) {
+    if (!state.directory) return;
     // TODO step 2: the child is born in its cgroup, so nothing it forks runs
     // outside (clone(2), "CLONE_INTO_CGROUP"). Why not move it in afterwards?
     // (On v1 the child moves itself in: cgroup::join, given.)
@@ -51,8 +50,7 @@ void clone_into(const Config& cfg, const State& state, sys::CloneArgs& args) {
     throw NotImplemented("lab06_cgroup", 2, "clone3(2): CLONE_INTO_CGROUP");
 }
 
-void in_child(const Config& cfg) {
-    if (!cfg.has(Layer::cgroup)) return;
+void in_child() {
     // TODO step 3: inside, the container's cgroup is "/" and its cgroup file
     // system at /sys/fs/cgroup is read-only (cgroup_namespaces(7), mount(2)).
     // Why only now, once inside its cgroup? On a v1 host,
@@ -61,7 +59,7 @@ void in_child(const Config& cfg) {
 }
 
 int after_exit(const Config& cfg, State& state, int status) {
-    if (!cfg.has(Layer::cgroup) || state.path.empty()) return status;
+    if (state.path.empty()) return status;
     const cgroupfs::Host& host = cgroupfs::host();
     const std::string dir = cgroupfs::v2_directory(state.path);
     // TODO step 4: an OOM kill is reported (one line on stderr, exit status

@@ -37,13 +37,11 @@ void apply(const mount_plan::Step& step, const mount_plan::Target& target) {
 
 }  // namespace
 
-unsigned long clone_flags(const Config& cfg) {
-    if (!cfg.has(Layer::mount)) return 0;
+unsigned long clone_flags() {
     return CLONE_NEWNS;
 }
 
 void in_child(const Config& cfg) {
-    if (!cfg.has(Layer::mount)) return;
     const std::string& root = cfg.rootfs;
 
     // Step 2. Our copy of the mount table keeps the host's propagation: on a

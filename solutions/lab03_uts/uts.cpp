@@ -13,13 +13,11 @@
 
 namespace nslab::uts {
 
-unsigned long clone_flags(const Config& cfg) {
-    if (!cfg.has(Layer::uts)) return 0;
+unsigned long clone_flags() {
     return CLONE_NEWUTS;
 }
 
 void in_child(const Config& cfg) {
-    if (!cfg.has(Layer::uts)) return;
     // The names were checked in the parent (--hostname, --domainname);
     // like docker run, a container without --hostname is named by its id.
     sys::sethostname(cfg.hostname.empty() ? cfg.id : cfg.hostname);

@@ -13,8 +13,7 @@ namespace nslab::net {
 
 // Step 1. network_namespaces(7): the child gets its own interfaces, routes,
 // firewall and port numbers.
-unsigned long clone_flags(const Config& cfg) {
-    if (!cfg.has(Layer::net)) return 0;
+unsigned long clone_flags() {
     return CLONE_NEWNET;
 }
 
@@ -43,7 +42,6 @@ void in_parent(const Config& cfg, State& state, pid_t child) {
 // Steps 2 and 4, in the child, inside its new namespace (before pivot_root,
 // which does not matter to netlink).
 void in_child(const Config& cfg, const State& state) {
-    if (!cfg.has(Layer::net)) return;
     netlink::Socket nl;  // opened in the child: talks to the container's namespace
     // Step 2. A new namespace's lo is down: even 127.0.0.1 is unreachable.
     netlink::set_up(nl, "lo");
@@ -60,8 +58,7 @@ void in_child(const Config& cfg, const State& state) {
 // last reference to that namespace goes, which can be much later (a bind
 // mount by `ip netns`, a process that joined it) and is asynchronous anyway:
 // remove the host end now. Then give the address back.
-void after_exit(const Config& cfg, State& state) {
-    if (!cfg.has(Layer::net)) return;
+void after_exit(State& state) {
     if (!state.host_veth.empty()) {
         netlink::Socket nl;
         netlink::delete_link(nl, state.host_veth);

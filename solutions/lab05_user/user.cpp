@@ -18,8 +18,7 @@
 
 namespace nslab::user {
 
-unsigned long clone_flags(const Config& cfg) {
-    if (!cfg.has(Layer::user) || !cfg.userns) return 0;
+unsigned long clone_flags() {
     // Step 1. In one clone(2) the kernel makes the user namespace first and
     // gives it the others (pid, mount, uts, net, ipc): that is what lets an
     // unprivileged user make them at all.
@@ -27,7 +26,6 @@ unsigned long clone_flags(const Config& cfg) {
 }
 
 void in_parent(const Config& cfg, pid_t child) {
-    if (!cfg.has(Layer::user) || !cfg.userns) return;
     const idmap::Plan plan = idmap::plan(cfg);
     const std::string proc = "/proc/" + std::to_string(child);
 
@@ -45,8 +43,7 @@ void in_parent(const Config& cfg, pid_t child) {
     sys::write_file(proc + "/gid_map", plan.gid_map);
 }
 
-void in_child(const Config& cfg) {
-    if (!cfg.has(Layer::user) || !cfg.userns) return;
+void in_child() {
     // Step 5. The maps exist (the child waited for them), but our ids are
     // still the runtime's: host root is not mapped under --uid-map
     // 0:100000:65536, so we would be 65534. Become 0 of the namespace, or

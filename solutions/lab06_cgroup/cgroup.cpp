@@ -26,7 +26,6 @@
 namespace nslab::cgroup {
 
 State before_clone(const Config& cfg) {
-    if (!cfg.has(Layer::cgroup)) return {};
     const cgroupfs::Host& host = cgroupfs::host();
     // Step 1a. Refuse what cannot work (more CPUs than the machine has, a
     // controller the host lacks) before anything exists to undo.
@@ -66,8 +65,8 @@ State before_clone(const Config& cfg) {
     return state;
 }
 
-void clone_into(const Config& cfg, const State& state, sys::CloneArgs& args) {
-    if (!cfg.has(Layer::cgroup) || !state.directory) return;
+void clone_into(const State& state, sys::CloneArgs& args) {
+    if (!state.directory) return;
     // Step 2. The child is born in its cgroup (clone3(2), Linux 5.7): it
     // never runs, forks or execs outside, so nothing escapes the limits. And
     // nobody moves it: writing its PID to cgroup.procs would take a lock
@@ -77,8 +76,7 @@ void clone_into(const Config& cfg, const State& state, sys::CloneArgs& args) {
     args.cgroup = state.directory.get();
 }
 
-void in_child(const Config& cfg) {
-    if (!cfg.has(Layer::cgroup)) return;
+void in_child() {
     // Step 3. A new cgroup namespace takes the cgroup we are in *now* as its
     // root (cgroup_namespaces(7)): that is why we had to be inside first.
     sys::unshare(CLONE_NEWCGROUP);
@@ -91,7 +89,7 @@ void in_child(const Config& cfg) {
 }
 
 int after_exit(const Config& cfg, State& state, int status) {
-    if (!cfg.has(Layer::cgroup) || state.path.empty()) return status;
+    if (state.path.empty()) return status;
     const cgroupfs::Host& host = cgroupfs::host();
     const std::string dir = cgroupfs::v2_directory(state.path);
     std::uint64_t oom_kills = 0;

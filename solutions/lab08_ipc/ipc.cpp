@@ -19,14 +19,12 @@
 
 namespace nslab::ipc {
 
-unsigned long clone_flags(const Config& cfg) {
-    if (!cfg.has(Layer::ipc)) return 0;
+unsigned long clone_flags() {
     // Step 1: the child starts in a new, empty IPC namespace.
     return CLONE_NEWIPC;
 }
 
-void in_child(const Config& cfg) {
-    if (!cfg.has(Layer::ipc)) return;
+void in_child() {
     // Step 2: we are in the new IPC namespace and under the new root, where
     // /dev is the container's own tmpfs: mount a fresh mqueue instance there.
     sys::mkdir("/dev/mqueue", 01777);

@@ -75,6 +75,8 @@ struct Config {
 
     // Is this layer part of the running lab? (a join lab builds nothing.)
     bool has(Layer layer) const { return lab_has(lab, layer); }
+    // Does the container get a user namespace? (lab 05's layer, with --userns)
+    bool makes_userns() const { return has(Layer::user) && userns; }
 };
 
 }  // namespace nslab

@@ -52,16 +52,14 @@ Target open_target(const std::string& root, const Step& step);
 // Child side, after pivot_root (given code, the orchestrator calls it): the
 // new root mount becomes read-only (unless --rootfs-writable), nosuid and
 // nodev, so no container changes what the next one runs; /proc must be a
-// procfs (statfs(2) PROC_SUPER_MAGIC). Returns at once when the mount layer
-// is off.
+// procfs (statfs(2) PROC_SUPER_MAGIC).
 void lock_down(const Config& cfg);
 
 // Parent side, before clone: --rootfs names a directory other than the
 // host's own root (by device and inode: a bind mount of / is / too),
 // holding every directory the plan mounts on (not a symlink), and
 // pivot_root(2) can work here. --rootfs-writable on the shared default
-// rootfs prints a warning. Returns at once when the mount layer is off;
-// throws std::runtime_error with one line that names the option.
+// rootfs prints a warning. Throws std::runtime_error with one line that names the option.
 void check_rootfs(const Config& cfg);
 
 // Why pivot_root(2) cannot work for a process whose /proc/self/mountinfo

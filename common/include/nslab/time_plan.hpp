@@ -32,8 +32,8 @@ void check_offsets(const Config& cfg);
 // came in Linux 5.6 with CONFIG_TIME_NS.
 void require_time_namespaces(const std::string& ns_dir = "/proc/self/ns");
 
-// With the time layer on: both, before anything is made (the runtime's
-// checks); without it, nothing.
+// Both, before anything is made (the runtime's checks, in labs with the time
+// layer).
 void check(const Config& cfg);
 
 // A namespace belongs to the user namespace of the process that makes it.

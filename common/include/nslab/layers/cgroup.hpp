@@ -19,10 +19,10 @@ struct State {
     std::vector<Fd> v1_tasks;  // v1: each hierarchy's `tasks`, for the child to write "0"
 };
 
-State before_clone(const Config& cfg);  // mkdir, limits, open
-void clone_into(const Config& cfg, const State& state, sys::CloneArgs& args);  // v2: born inside
-void join(const Config& cfg, State& state);  // v1: the child moves itself in (cgroupfs.cpp)
-void in_child(const Config& cfg);            // cgroup namespace, cgroupfs ro
+State before_clone(const Config& cfg);                      // mkdir, limits, open
+void clone_into(const State& state, sys::CloneArgs& args);  // v2: born inside
+void join(State& state);  // v1: the child moves itself in (cgroupfs.cpp)
+void in_child();          // cgroup namespace, cgroupfs ro
 // Reports an OOM kill, removes the cgroup; returns the exit status to use.
 int after_exit(const Config& cfg, State& state, int status);
 

@@ -5,7 +5,7 @@
 
 namespace nslab::ipc {
 
-unsigned long clone_flags(const Config& cfg);  // CLONE_NEWIPC when the layer is on
-void in_child(const Config& cfg);              // a fresh mqueue at /dev/mqueue
+unsigned long clone_flags();  // CLONE_NEWIPC (called only when the lab has the layer)
+void in_child();              // a fresh mqueue at /dev/mqueue
 
 }  // namespace nslab::ipc

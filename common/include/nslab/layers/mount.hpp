@@ -5,7 +5,7 @@
 
 namespace nslab::mount {
 
-unsigned long clone_flags(const Config& cfg);  // CLONE_NEWNS when the layer is on
-void in_child(const Config& cfg);              // private /, pivot_root, /proc /dev /sys /tmp
+unsigned long clone_flags();       // CLONE_NEWNS (called only when the lab has the layer)
+void in_child(const Config& cfg);  // private /, pivot_root, /proc /dev /sys /tmp
 
 }  // namespace nslab::mount

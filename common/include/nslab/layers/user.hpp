@@ -7,8 +7,8 @@
 
 namespace nslab::user {
 
-unsigned long clone_flags(const Config& cfg);    // CLONE_NEWUSER with --userns
+unsigned long clone_flags();                     // CLONE_NEWUSER with --userns
 void in_parent(const Config& cfg, pid_t child);  // uid_map, setgroups, gid_map
-void in_child(const Config& cfg);                // become root of the namespace
+void in_child();                                 // become root of the namespace
 
 }  // namespace nslab::user

@@ -5,7 +5,7 @@
 
 namespace nslab::uts {
 
-unsigned long clone_flags(const Config& cfg);  // CLONE_NEWUTS when the layer is on
-void in_child(const Config& cfg);              // sethostname, setdomainname
+unsigned long clone_flags();       // CLONE_NEWUTS (called only when the lab has the layer)
+void in_child(const Config& cfg);  // sethostname, setdomainname
 
 }  // namespace nslab::uts

@@ -26,7 +26,7 @@ namespace nslab::cgroupfs {
 
 inline constexpr std::string_view mount_point = "/sys/fs/cgroup";
 
-// The three shapes of /sys/fs/cgroup (DESIGN.md §4, tests/vm/README.md).
+// The three shapes of /sys/fs/cgroup (cgroups(7); how each is tested: tests/vm/README.md).
 enum class Mode {
     unified,  // cgroup2 itself: one tree, every controller
     hybrid,   // tmpfs of v1 hierarchies, plus cgroup2 at unified/ holding no controllers

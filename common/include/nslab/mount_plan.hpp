@@ -31,8 +31,10 @@ struct Step {
     bool operator==(const Step&) const = default;
 };
 
-// Every step, parents before children. Later layers add theirs here, one
-// line each (ipc: /dev/mqueue; cgroup: a read-only cgroupfs).
+// Every step of the mount layer, parents before children. Later layers
+// mount what is theirs in their own in_child, after pivot_root, where the
+// step is taught (ipc: /dev/mqueue in its new IPC namespace; cgroup: the
+// cgroupfs of its new cgroup namespace, read-only).
 std::vector<Step> steps(const Config& cfg);
 
 // A step's target, opened inside the rootfs: mount(2) on path() mounts on

@@ -11,11 +11,11 @@
 
 namespace nslab::parse {
 
-// "64M", "1G", "4096", "512k": bytes (binary units). Zero, negative and
-// overflowing sizes are refused.
 // The one shape of a bad value: "invalid value 'TEXT' for OPTION: WHY".
 [[noreturn]] void invalid(std::string_view option, std::string_view text, std::string_view why);
 
+// "64M", "1G", "4096", "512k": bytes (binary units). Zero, negative and
+// overflowing sizes are refused.
 std::uint64_t size(std::string_view option, std::string_view text);
 
 // A positive whole number (e.g. --pids, a PID).

@@ -36,6 +36,7 @@ void in_parent(const Config& cfg, State& state, pid_t child) {
 }
 
 void in_child(const Config& cfg, const State& state) {
+    (void)cfg;
     (void)state;
     // TODO step 2: loopback works inside the container (rtnetlink(7)).
     // Which namespace does a netlink socket talk to?

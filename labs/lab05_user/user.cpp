@@ -24,6 +24,7 @@ unsigned long clone_flags() {
 }
 
 void in_parent(const Config& cfg, pid_t child) {
+    (void)cfg;
     (void)child;
     // TODO step 2: uid 0 inside is the uid idmap::plan maps it to outside
     // (user_namespaces(7), "Defining user and group ID mappings"). Why must

@@ -69,6 +69,7 @@ int after_exit(const Config& cfg, State& state, int status) {
     (void)host;
     (void)dir;
     (void)status;
+    (void)cfg;
     throw NotImplemented("lab06_cgroup", 4, "cgroups(7), cgroup-v2.rst: memory.events");
 }
 

@@ -114,8 +114,8 @@ std::string usage_line(const Lab& lab, const std::string& program) {
 // The options of every lab whose options `lab` takes, in the table's order.
 po::options_description options_for(const Lab& lab, const std::string& default_rootfs) {
     po::options_description all("Options");
-    all.add_options()("help", "print this help and exit")("version", "print the version and exit")(
-        "verbose,v", "say what each step does, on stderr");
+    all.add_options()("help,h", "print this help and exit")(
+        "version", "print the version and exit")("verbose,v", "say what each step does, on stderr");
     for (const Lab& owner : lab_table) {
         if (!takes_options_of(lab, owner)) continue;
         for_each_own_option(owner, [&](std::string_view name) {

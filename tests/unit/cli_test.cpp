@@ -73,3 +73,15 @@ TEST(Rootfs, AppletLinksAreRelative) {
     EXPECT_EQ(rootfs::applet_link_target("usr/bin/awk"), "../../bin/busybox");
     EXPECT_EQ(rootfs::applet_link_target("linuxrc"), "bin/busybox");
 }
+
+TEST(Cli, HelpHasAShortForm) {
+    for (const char* flag : {"-h", "--help"}) {
+        std::vector<const char*> args{"labXX", flag};
+        testing::internal::CaptureStdout();
+        ParsedCommandLine parsed =
+            parse_command_line(3, static_cast<int>(args.size()), args.data());
+        const std::string out = testing::internal::GetCapturedStdout();
+        EXPECT_EQ(parsed.exit_now, 0) << flag << " must print the help and exit 0";
+        EXPECT_NE(out.find("--hostname"), std::string::npos) << flag << " printed: " << out;
+    }
+}

@@ -151,7 +151,7 @@ int graph(const std::vector<std::string>& args) {
         "type", po::value<std::string>()->default_value("pid,user,net,mnt,uts,ipc,cgroup,time"),
         "namespace types to draw, comma-separated")(
         "pid", po::value<pid_t>(), "only the processes in this process's PID namespace")(
-        "output", po::value<std::string>(), "write here instead of standard output")("help",
+        "output", po::value<std::string>(), "write here instead of standard output")("help,h",
                                                                                      "this help");
     po::variables_map vm;
     auto style = po::command_line_style::unix_style & ~po::command_line_style::allow_guessing;

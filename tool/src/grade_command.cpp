@@ -67,10 +67,23 @@ int grade_submissions_command(const po::variables_map& vm, const std::vector<int
 // A student's `--lab N`: a build lab runs the layers of the labs before it,
 // so their claims run first, layer by layer, and grading stops at the first
 // layer whose claims fail (`--all` goes on). Returns the claims that ran.
+// The build labs whose layers lab `number` builds on (the lab table's order),
+// its own left out: lab 03 builds on 01 and 02. None for an inspect or join lab.
+std::vector<int> labs_built_on(int number) {
+    std::vector<int> earlier;
+    const nslab::Lab* self = nslab::find_lab(number);
+    if (!self || self->kind != nslab::LabKind::build) return earlier;
+    for (const nslab::Lab& other : nslab::lab_table)
+        if (&other != self && other.kind == nslab::LabKind::build &&
+            self->layers.contains(*other.layer))
+            earlier.push_back(other.number);
+    return earlier;
+}
+
 LabResult grade_in_order(const std::string& bin, int lab, std::vector<std::string>& notes) {
     LabResult result;
     std::string earlier;  // "Pid.*:Mount.*"
-    for (int layer = 1; layer < lab; ++layer) {
+    for (int layer : labs_built_on(lab)) {
         LabResult part = run_grader(bin, lab, own_suite(layer) + ".*");
         if (!part.error.empty()) return part;
         result.lab = part.lab;
@@ -174,7 +187,7 @@ int grade_command(const std::vector<std::string>& args) {
                               vm["expect"].as<std::string>() == "pass";
         for (int lab : labs) {
             auto result =
-                in_order && lab >= 2 && lab <= 8
+                in_order && !labs_built_on(lab).empty()
                     ? grade_in_order(vm["bin"].as<std::string>(), lab, info.notes)
                     : run_grader(vm["bin"].as<std::string>(), lab, vm["filter"].as<std::string>());
             if (!result.error.empty() && result.error.rfind("no grader", 0) == 0 &&

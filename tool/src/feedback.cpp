@@ -1,14 +1,18 @@
 #include "feedback.hpp"
 
 #include <cctype>
+#include <cstdlib>
 #include <map>
 #include <ostream>
 #include <regex>
 #include <sstream>
+#include <stdexcept>
 
 #include "report.hpp"
 
 namespace tool {
+
+extern const char* const claims_tsv;  // claims_table.cpp, made from tests/graders/claims.tsv
 
 namespace {
 
@@ -135,12 +139,109 @@ Finding finding_of(const std::vector<std::string>& text) {
     return f;
 }
 
+// "step 2 is not written yet: not implemented yet: lab03, step 2" for the
+// cause "lab03 step 2".
+std::string unwritten_line(const std::string& key, const std::string& text, Lang lang) {
+    return say(lang, "step ") + key.substr(key.rfind(' ') + 1) +
+           say(lang, " is not written yet: ") + text;
+}
+
 std::string after(const std::string& text, const std::string& marker) {
     size_t at = text.find(marker);
     return at == std::string::npos ? "" : trim(text.substr(at + marker.size()));
 }
 
 }  // namespace
+
+Lang lang_named(const std::string& name) {
+    if (name == "en") return Lang::en;
+    if (name == "zh-CN" || name == "zh_CN") return Lang::zh_CN;
+    throw std::invalid_argument("unknown --lang '" + name + "' (en or zh-CN)");
+}
+
+Lang lang_of_environment() {
+    for (const char* name : {"LC_ALL", "LC_MESSAGES", "LANG"}) {
+        const char* value = std::getenv(name);
+        if (value && *value) return starts_with(value, "zh_CN") ? Lang::zh_CN : Lang::en;
+    }
+    return Lang::en;
+}
+
+std::string say(Lang lang, const std::string& english) {
+    static const std::map<std::string, std::string> zh = {
+        {"nslab scoreboard", "nslab 计分板"},
+        {"tree: ", "代码树："},
+        {"claims", "检查项"},
+        {"points", "分"},
+        {"total", "合计"},
+        {"summary: ", "汇总："},
+        {"note: ", "注："},
+        {"What to revisit:", "需要回看的地方："},
+        {"What to revisit (GoogleTest's text, --verbose):",
+         "需要回看的地方（GoogleTest 原文，--verbose）："},
+        {" points)", " 分）"},
+        {" (", "（"},
+        {": skipped", "：已跳过"},
+        {": did not start (see above)", "：未能启动（见上文）"},
+        {"skipped", "已跳过"},
+        {"claim:    ", "检查项：  "},
+        {"why:      ", "原因：    "},
+        {"expected: ", "期望：    "},
+        {"observed: ", "实际：    "},
+        {"stderr:   ", "错误输出："},
+        {"revisit:  ", "回看：    "},
+        {"observed: the container did not start: ", "实际：    容器没有启动："},
+        {"(nothing)", "（空）"},
+        {"it failed; --verbose shows the grader's text", "未通过；--verbose 显示评分程序的原文"},
+        {"step ", "第 "},
+        {" is not written yet: ", " 步还没有写："},
+        {"it blocks ", "它挡住了 "},
+        {" claim", " 个检查项"},
+        {" claims", " 个检查项"},
+        {":", "："},
+        {", ", "，"},
+    };
+    if (lang == Lang::en) return english;
+    auto it = zh.find(english);
+    return it == zh.end() ? english : it->second;
+}
+
+std::string step_in(Lang lang, const std::string& step) {
+    static const std::regex lab(R"(^lab(\d+)(.*)$)");
+    static const std::regex steps(R"(^ steps? (\d+)(?:( and |-)(\d+))?)");
+    static const std::regex aside(R"( ?\((.*)\)$)");
+    std::smatch m;
+    if (lang == Lang::en || !std::regex_match(step, m, lab)) return step;
+    std::string out = "实验 " + m.str(1), rest = m.str(2);
+    if (std::regex_search(rest, m, steps)) {
+        out += " 第 " + m.str(1);
+        if (m[2] == " and ") out += "、" + m.str(3);
+        if (m[2] == "-") out += "–" + m.str(3);
+        out += " 步";
+        rest = m.suffix();
+    } else if (starts_with(rest, " handout: ")) {
+        return out + " 讲义：" + rest.substr(10);
+    }
+    return out + std::regex_replace(rest, aside, "（$1）");
+}
+
+std::string claim_sentence(Lang lang, const std::string& claim) {
+    // Suite.Name -> its English and Chinese sentences.
+    static const std::map<std::string, std::pair<std::string, std::string>> table = [] {
+        std::map<std::string, std::pair<std::string, std::string>> rows;
+        for (const auto& line : lines_of(claims_tsv)) {
+            if (line.empty() || line[0] == '#') continue;
+            size_t tab1 = line.find('\t'), tab2 = line.find('\t', tab1 + 1);
+            if (tab2 == std::string::npos) continue;
+            rows[line.substr(0, tab1)] = {line.substr(tab1 + 1, tab2 - tab1 - 1),
+                                          line.substr(tab2 + 1)};
+        }
+        return rows;
+    }();
+    auto it = table.find(claim);
+    if (it == table.end()) return "";
+    return lang == Lang::zh_CN ? it->second.second : it->second.first;
+}
 
 std::string sentence_of_name(const std::string& name) {
     std::vector<std::string> words;
@@ -163,9 +264,11 @@ std::string sentence_of_name(const std::string& name) {
     return sentence;
 }
 
-Note note_of(const Claim& claim) {
+Note note_of(const Claim& claim, Lang lang) {
     Note n;
-    n.sentence = claim.sentence.empty() ? sentence_of_name(claim.name) : claim.sentence;
+    n.sentence = claim_sentence(lang, claim.suite + "." + claim.name);
+    if (n.sentence.empty())
+        n.sentence = claim.sentence.empty() ? sentence_of_name(claim.name) : claim.sentence;
     n.step = claim.step;
     for (const auto& text : failures_of(claim.feedback)) {
         Finding f = finding_of(text);
@@ -181,7 +284,7 @@ Note note_of(const Claim& claim) {
         if (std::regex_search(all, m, unwritten)) {
             n.cause = Note::Cause::not_written;
             n.cause_key = std::string(m[1]) + " step " + std::string(m[2]);
-            n.cause_text = "step " + std::string(m[2]) + " is not written yet: " + m.str(0);
+            n.cause_text = m.str(0);  // write_notes says "step K is not written yet: "
             n.step = n.cause_key;
             break;
         }
@@ -202,38 +305,43 @@ Note note_of(const Claim& claim) {
     return n;
 }
 
-std::string note_text(const Note& n) {
+std::string note_text(const Note& n, Lang lang) {
     std::ostringstream out;
     auto field = [&](const char* label, const std::string& text) {
-        if (!text.empty()) out << "      " << label << printable(text) << "\n";
+        if (!text.empty()) out << "      " << say(lang, label) << printable(text) << "\n";
     };
     field("claim:    ", n.sentence);
     if (n.cause == Note::Cause::did_not_start) {
         field("observed: the container did not start: ", n.cause_text);
         field("stderr:   ", n.findings.front().runtime_line);
     } else if (n.cause == Note::Cause::hang || n.cause == Note::Cause::not_written) {
-        field("observed: ", n.cause_text);
+        field("observed: ", n.cause == Note::Cause::hang
+                                ? n.cause_text
+                                : unwritten_line(n.cause_key, n.cause_text, lang));
     } else {
         for (const auto& f : n.findings) {
             field("why:      ", f.said);
             // One side empty (an empty string, no lines): say so.
             const bool compared = !f.expected.empty() || !f.observed.empty();
-            field("expected: ", compared && f.expected.empty() ? "(nothing)" : f.expected);
-            field("observed: ", compared && f.observed.empty() ? "(nothing)" : f.observed);
+            field("expected: ",
+                  compared && f.expected.empty() ? say(lang, "(nothing)") : f.expected);
+            field("observed: ",
+                  compared && f.observed.empty() ? say(lang, "(nothing)") : f.observed);
             field("stderr:   ", f.runtime_line);
         }
-        if (n.findings.empty()) field("observed: ", "it failed; --verbose shows the grader's text");
+        if (n.findings.empty())
+            field("observed: ", say(lang, "it failed; --verbose shows the grader's text"));
     }
-    field("revisit:  ", n.step);
+    field("revisit:  ", step_in(lang, n.step));
     return out.str();
 }
 
-void write_notes(std::ostream& out, const std::vector<LabResult>& results, bool colour) {
+void write_notes(std::ostream& out, const std::vector<LabResult>& results, bool colour, Lang lang) {
     const char* red = colour ? "\033[31m" : "";
     const char* reset = colour ? "\033[0m" : "";
     bool header = false;
     auto head = [&] {
-        if (!header) out << "\nWhat to revisit:\n";
+        if (!header) out << "\n" << say(lang, "What to revisit:") << "\n";
         header = true;
     };
     for (const auto& lab : results) {
@@ -244,33 +352,34 @@ void write_notes(std::ostream& out, const std::vector<LabResult>& results, bool 
             if (c.passed) continue;
             head();
             std::string title = std::string("  ") + red + "FAIL" + reset + " " + lab.program +
-                                "  " + c.suite + "." + c.name + " (" + std::to_string(c.points) +
-                                " points)";
+                                "  " + c.suite + "." + c.name + say(lang, " (") +
+                                std::to_string(c.points) + say(lang, " points)");
             if (c.skipped) {
-                out << title << ": skipped\n";
+                out << title << say(lang, ": skipped") << "\n";
                 continue;
             }
-            Note n = note_of(c);
+            Note n = note_of(c, lang);
             if (n.cause == Note::Cause::not_written) {
                 unwritten[n.cause_key].push_back(c.suite + "." + c.name);
                 unwritten_text[n.cause_key] = n.cause_text;
                 continue;
             }
             if (n.cause == Note::Cause::did_not_start && start_shown[n.cause_key]) {
-                out << title << ": did not start (see above)\n";
+                out << title << say(lang, ": did not start (see above)") << "\n";
                 continue;
             }
             if (n.cause == Note::Cause::did_not_start) start_shown[n.cause_key] = true;
-            out << title << "\n" << note_text(n);
+            out << title << "\n" << note_text(n, lang);
         }
         for (const auto& [key, claims] : unwritten) {
             head();
             out << "  " << red << "FAIL" << reset << " " << lab.program << "  "
-                << printable(unwritten_text[key]) << "\n"
-                << "      it blocks " << claims.size() << " claim"
-                << (claims.size() == 1 ? "" : "s") << ":";
-            for (const auto& name : claims) out << " " << name;
-            out << "\n      revisit:  " << key << "\n";
+                << printable(unwritten_line(key, unwritten_text[key], lang)) << "\n"
+                << "      " << say(lang, "it blocks ") << claims.size()
+                << say(lang, claims.size() == 1 ? " claim" : " claims") << say(lang, ":");
+            for (size_t i = 0; i < claims.size(); ++i)  // no space after "："
+                out << (i || lang == Lang::en ? " " : "") << claims[i];
+            out << "\n      " << say(lang, "revisit:  ") << step_in(lang, key) << "\n";
         }
     }
 }

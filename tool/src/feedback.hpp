@@ -22,6 +22,29 @@
 
 namespace tool {
 
+// The language of the notes and the scoreboard: English, or Chinese for the
+// students who read the Chinese handouts. Values the kernel or a grader
+// printed stay as they are in both.
+enum class Lang { en, zh_CN };
+
+// "en" or "zh-CN" (or "zh_CN"); anything else throws std::invalid_argument.
+Lang lang_named(const std::string& name);
+
+// zh_CN when the locale of messages (LC_ALL, else LC_MESSAGES, else LANG: the
+// first one set) starts with "zh_CN", else English.
+Lang lang_of_environment();
+
+// One of the scoreboard's own words in `lang`: say(Lang::zh_CN, "total").
+// Words without a translation come back as they are.
+std::string say(Lang lang, const std::string& english);
+
+// A handout step in `lang`: "lab03 step 1 (CLONE_NEWUTS)" -> "实验 03 第 1 步（CLONE_NEWUTS）".
+std::string step_in(Lang lang, const std::string& step);
+
+// The claim "Suite.Name" in one sentence from tests/graders/claims.tsv
+// (compiled in); empty when the table has no row for it.
+std::string claim_sentence(Lang lang, const std::string& claim);
+
 // One failed assertion of a claim.
 struct Finding {
     std::string said;  // the grader's own sentence for it
@@ -36,19 +59,20 @@ struct Note {
     std::vector<Finding> findings;
     // One root cause, one message: what made every finding of this claim.
     enum class Cause { none, not_written, did_not_start, hang } cause = Cause::none;
-    std::string cause_text;  // "step 2 is not written yet: ...", the stderr line, the hang
+    std::string cause_text;  // "not implemented yet: lab03, step 2", the stderr line, the hang
     std::string cause_key;   // equal for claims blocked by the same cause ("lab06 step 2")
 };
 
-Note note_of(const Claim& claim);
+Note note_of(const Claim& claim, Lang lang = Lang::en);
 
 // One claim's note, indented for the scoreboard (and Gradescope's output).
-std::string note_text(const Note& note);
+std::string note_text(const Note& note, Lang lang = Lang::en);
 
 // "NSpidHasTwoLevelsEndingIn1" -> "NSpid has two levels ending in 1".
 std::string sentence_of_name(const std::string& name);
 
 // The scoreboard's "What to revisit" part for the failed claims of `results`.
-void write_notes(std::ostream& out, const std::vector<LabResult>& results, bool colour);
+void write_notes(std::ostream& out, const std::vector<LabResult>& results, bool colour,
+                 Lang lang = Lang::en);
 
 }  // namespace tool

@@ -127,6 +127,8 @@ int grade_command(const std::vector<std::string>& args) {
         "tree", po::value<std::string>()->default_value(""), "tree name for the report")(
         "all", "--lab N: grade every claim, even when an earlier lab's fail first")(
         "verbose", "text: each failed claim's GoogleTest text, whole, instead of the notes")(
+        "lang", po::value<std::string>(),
+        "en or zh-CN: the scoreboard and notes (default: from LC_ALL, LC_MESSAGES, LANG)")(
         "extra-tests", po::value<std::string>(),
         "instructor-only *_claims.cpp: hidden until published in gradescope reports")(
         "source", po::value<std::string>()->default_value(NSLAB_SOURCE_DIR),
@@ -148,6 +150,12 @@ int grade_command(const std::vector<std::string>& args) {
     if (vm.count("bin") + vm.count("from") + vm.count("submissions") + vm.count("merge") != 1)
         throw po::error(
             "give one of --bin DIR, --from REPORT.json, --submissions DIR or --merge RESULTS...");
+    Lang lang = lang_of_environment();
+    if (vm.count("lang")) try {
+            lang = lang_named(vm["lang"].as<std::string>());
+        } catch (const std::invalid_argument& e) {
+            throw po::error(e.what());
+        }
     if (vm.count("shard") && !vm.count("submissions"))
         throw po::error("--shard goes with --submissions DIR");
     if (vm.count("merge")) {
@@ -206,6 +214,7 @@ int grade_command(const std::vector<std::string>& args) {
     std::ostream& out = output(vm, file);
     info.colour = !vm.count("output") && ::isatty(1);
     info.verbose = vm.count("verbose") > 0;
+    info.lang = lang;
     write_report(out, vm["format"].as<std::string>(), info, results);
     if (!vm.count("from"))
         std::cerr << "graded in " << static_cast<int>(info.seconds * 10 + 0.5) / 10.0 << " s\n";

@@ -33,9 +33,9 @@ std::string status_of(const Claim& c) {
 }
 
 // What a student reads for one claim: why it failed and where to look.
-std::string claim_output(const Claim& c) {
+std::string claim_output(const Claim& c, Lang lang) {
     if (c.passed) return "";
-    return c.skipped ? "skipped\n" : note_text(note_of(c));
+    return c.skipped ? say(lang, "skipped") + "\n" : note_text(note_of(c, lang), lang);
 }
 
 struct Totals {
@@ -68,35 +68,49 @@ void write_text(std::ostream& out, const ReportInfo& info, const std::vector<Lab
     const char* green = info.colour ? "\033[32m" : "";
     const char* red = info.colour ? "\033[31m" : "";
     const char* reset = info.colour ? "\033[0m" : "";
-    out << "nslab scoreboard" << (info.tree.empty() ? "" : " (tree: " + info.tree + ")") << "\n\n";
+    const Lang lang = info.lang;
+    out << say(lang, "nslab scoreboard")
+        << (info.tree.empty() ? ""
+                              : say(lang, " (") + say(lang, "tree: ") + info.tree +
+                                    (lang == Lang::en ? ")" : "）"))
+        << "\n\n";
+    const std::string claims = say(lang, "claims"), points = say(lang, "points");
     char line[200];
     for (const auto& lab : results) {
         bool full = lab.error.empty() && lab.passed() == static_cast<int>(lab.claims.size());
-        std::snprintf(line, sizeof line, "  %-16s %3d/%-3d claims  %3d/%-3d points  ",
-                      lab.program.c_str(), lab.passed(), static_cast<int>(lab.claims.size()),
-                      lab.points(), lab.max_points());
+        std::snprintf(line, sizeof line, "  %-16s %3d/%-3d %s  %3d/%-3d %s  ", lab.program.c_str(),
+                      lab.passed(), static_cast<int>(lab.claims.size()), claims.c_str(),
+                      lab.points(), lab.max_points(), points.c_str());
         out << line << (full ? green : red)
             << (full ? "ok" : (lab.error.empty() ? "FAIL" : lab.error)) << reset << "\n";
     }
     Totals t = totals_of(results);
-    std::snprintf(line, sizeof line, "  %-16s %3d/%-3d claims  %3d/%-3d points\n", "total",
-                  t.passed, t.claims, t.points, t.max);
+    // Padded to 16 columns by hand: "%-16s" counts bytes, and a Chinese
+    // character is 3 bytes and 2 columns.
+    std::string total = say(lang, "total");
+    size_t columns = 0;
+    for (unsigned char ch : total) columns += (ch & 0xC0) != 0x80 ? (ch >= 0xE0 ? 2 : 1) : 0;
+    total += std::string(columns < 16 ? 16 - columns : 0, ' ');
+    std::snprintf(line, sizeof line, "  %s %3d/%-3d %s  %3d/%-3d %s\n", total.c_str(), t.passed,
+                  t.claims, claims.c_str(), t.points, t.max, points.c_str());
     out << "  " << std::string(60, '-') << "\n" << line;
-    if (!info.verbose) write_notes(out, results, info.colour);
+    if (!info.verbose) write_notes(out, results, info.colour, lang);
     bool header = false;
     for (const auto& lab : results)
         for (const auto& c : lab.claims) {
             if (c.passed || !info.verbose) continue;
-            if (!header) out << "\nWhat to revisit (GoogleTest's text, --verbose):\n";
+            if (!header)
+                out << "\n" << say(lang, "What to revisit (GoogleTest's text, --verbose):") << "\n";
             header = true;
             out << "  " << red << "FAIL" << reset << " " << lab.program << "  " << full_name(c)
-                << " (" << c.points << " points)" << (c.step.empty() ? "" : " - handout: " + c.step)
-                << "\n"
-                << indented(c.skipped ? "skipped" : printable(c.feedback));
+                << say(lang, " (") << c.points << say(lang, " points)")
+                << (c.step.empty() ? "" : " - handout: " + step_in(lang, c.step)) << "\n"
+                << indented(c.skipped ? say(lang, "skipped") : printable(c.feedback));
         }
-    for (const auto& note : info.notes) out << "\nnote: " << note;
-    out << "\nsummary: " << t.passed << "/" << t.claims << " claims, " << t.points << "/" << t.max
-        << " points\n";
+    for (const auto& note : info.notes) out << "\n" << say(lang, "note: ") << note;
+    out << "\n"
+        << say(lang, "summary: ") << t.passed << "/" << t.claims << " " << claims << say(lang, ", ")
+        << t.points << "/" << t.max << " " << points << "\n";
 }
 
 void write_json(std::ostream& out, const ReportInfo& info, const std::vector<LabResult>& results) {
@@ -235,7 +249,7 @@ void write_gradescope(std::ostream& out, const ReportInfo& info,
                                        {"score", c.passed ? c.points : 0},
                                        {"max_score", c.points},
                                        {"status", c.passed ? "passed" : "failed"},
-                                       {"output", claim_output(c)},
+                                       {"output", claim_output(c, info.lang)},
                                        {"tags", {lab.program, c.suite}},
                                        {"visibility", hidden ? "after_published" : "visible"}});
         }
@@ -253,7 +267,8 @@ void write_gradescope(std::ostream& out, const ReportInfo& info,
 // whose grader did not finish is the runner's `message` (a test there would
 // count in the table). The fields are those the stock graders
 // (autograding-io-grader) write; `duration` is in milliseconds.
-void write_classroom(std::ostream& out, const ReportInfo&, const std::vector<LabResult>& results) {
+void write_classroom(std::ostream& out, const ReportInfo& info,
+                     const std::vector<LabResult>& results) {
     Totals t = totals_of(results);
     json tests = json::array();
     std::string errors;
@@ -272,7 +287,7 @@ void write_classroom(std::ostream& out, const ReportInfo&, const std::vector<Lab
                                                              " of " + std::to_string(c.points) + ")"
                                                        : ""),
                                      c.passed ? "pass" : "fail",
-                                     point == 1 || c.passed ? printable(claim_output(c))
+                                     point == 1 || c.passed ? printable(claim_output(c, info.lang))
                                                             : "as point 1 of this claim",
                                      full_name(c), point == 1 ? std::lround(c.seconds * 1000) : 0,
                                      c.passed ? 1 : 0));

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "feedback.hpp"
 #include "results.hpp"
 
 namespace tool {
@@ -24,6 +25,7 @@ struct ReportInfo {
     double seconds = 0;                   // wall time of the whole run
     std::vector<std::string> notes;       // batch grading: build failure, time limit, leftovers
     bool verbose = false;                 // text: GoogleTest's own failure text, whole
+    Lang lang = Lang::en;                 // text and the notes in gradescope, classroom
 };
 
 extern const char* const report_formats;  // "text, json, junit, gradescope, classroom"

@@ -195,9 +195,9 @@ std::string say(Lang lang, const std::string& english) {
         {"it failed; --verbose shows the grader's text", "未通过；--verbose 显示评分程序的原文"},
         {"step ", "第 "},
         {" is not written yet: ", " 步还没有写："},
-        {"it blocks ", "它挡住了 "},
-        {" claim", " 个检查项"},
-        {" claims", " 个检查项"},
+        {"it blocks ", "它使 "},
+        {" claim", " 个检查项无法通过"},
+        {" claims", " 个检查项无法通过"},
         {":", "："},
         {", ", "，"},
     };

@@ -18,23 +18,23 @@ namespace nslab::pid {
 
 pid_t clone_child(const Config& cfg, sys::CloneArgs args, const std::function<int()>& child_main) {
     // TODO step 1: the child is the first process of a new PID namespace,
-    // and its parent is told when it ends (clone(2),
+    // and its parent is told when it ends (man 2 clone,
     // "CLONE_NEWPID", "The child termination signal"). Which of its two PIDs
     // does the runtime get back?
     (void)cfg;
     (void)args;
     (void)child_main;
-    throw NotImplemented("lab01_pid", 1, "clone(2), pid_namespaces(7)");
+    throw NotImplemented("lab01_pid", 1, "man 2 clone, man 7 pid_namespaces");
 }
 
 int init_loop(const Config& cfg, pid_t command) {
     // TODO step 2: be the namespace's init: pass every forwarded signal on
     // to the command, reap every child that ends, and return the command's
-    // exit status when it ends (pid_namespaces(7), "The namespace "init"
-    // process"; sigwaitinfo(2)). Why may one SIGCHLD stand for several children?
+    // exit status when it ends (man 7 pid_namespaces, "The namespace "init"
+    // process"; man 2 sigwaitinfo). Why may one SIGCHLD stand for several children?
     (void)cfg;
     (void)command;
-    throw NotImplemented("lab01_pid", 2, "pid_namespaces(7), sigwaitinfo(2), waitpid(2)");
+    throw NotImplemented("lab01_pid", 2, "man 7 pid_namespaces, man 2 sigwaitinfo, man 2 waitpid");
 }
 
 }  // namespace nslab::pid

@@ -21,43 +21,43 @@ namespace {
 [[maybe_unused]] void apply(const mount_plan::Step& step, const mount_plan::Target& target) {
     // TODO step 4: one step of the plan, on its opened target (its path
     // names it): a file system mounted there, or a host file bound over it;
-    // a symlink step needs nothing more (mount(2), "Creating a bind mount").
+    // a symlink step needs nothing more (man 2 mount, "Creating a bind mount").
     // Why mount through the opened target, not through a path in the rootfs?
     (void)step;
     (void)target;
-    throw NotImplemented("lab02_mount", 4, "mount(2)");
+    throw NotImplemented("lab02_mount", 4, "man 2 mount");
 }
 
 }  // namespace
 
 unsigned long clone_flags() {
     // TODO step 1: the child gets a mount table of its own
-    // (mount_namespaces(7)). Does that change which files it sees?
-    throw NotImplemented("lab02_mount", 1, "mount_namespaces(7)");
+    // (man 7 mount_namespaces). Does that change which files it sees?
+    throw NotImplemented("lab02_mount", 1, "man 7 mount_namespaces");
 }
 
 void in_child(const Config& cfg) {
     // The rootfs is cfg.rootfs; the parent checked it is a directory.
     //
     // TODO step 2: nothing mounted below may propagate to the host
-    // (mount_namespaces(7), "Shared subtrees"). Why must this come first?
+    // (man 7 mount_namespaces, "Shared subtrees"). Why must this come first?
     //
     // TODO step 3: the rootfs becomes a mount point, with the mounts inside
-    // it (pivot_root(2), the rules for new_root). Why is a directory not enough?
+    // it (man 2 pivot_root, the rules for new_root). Why is a directory not enough?
     //
     // TODO step 4: every step of the container's mount plan, in order, each
-    // with the target the given open_target opens (mount(2)). Why before
+    // with the target the given open_target opens (man 2 mount). Why before
     // pivot_root, not after?
     //
     // TODO step 5: the rootfs becomes the root mount, with no put_old
-    // directory in it (pivot_root(2), NOTES on new_root and put_old being
+    // directory in it (man 2 pivot_root, NOTES on new_root and put_old being
     // the same). Where does the old root end up?
     //
     // TODO step 6: the old root leaves the mount table although its mounts
-    // are busy, and the working directory is the new root (umount2(2)).
+    // are busy, and the working directory is the new root (man 2 umount2).
     // Why lazily?
     (void)cfg;
-    throw NotImplemented("lab02_mount", 2, "mount_namespaces(7), pivot_root(2)");
+    throw NotImplemented("lab02_mount", 2, "man 7 mount_namespaces, man 2 pivot_root");
 }
 
 }  // namespace nslab::mount

@@ -13,16 +13,16 @@ namespace nslab::uts {
 
 unsigned long clone_flags() {
     // TODO step 1: the child gets its own copy of our hostname and domain
-    // name (uts_namespaces(7)). What does a new one hold at first?
-    throw NotImplemented("lab03_uts", 1, "uts_namespaces(7)");
+    // name (man 7 uts_namespaces). What does a new one hold at first?
+    throw NotImplemented("lab03_uts", 1, "man 7 uts_namespaces");
 }
 
 void in_child(const Config& cfg) {
     // TODO step 2: the container's hostname is --hostname, or its id when
     // none was given; its domain name changes only when --domainname was
-    // given (sethostname(2), setdomainname(2)). Why is the host's name safe?
+    // given (man 2 sethostname, man 2 setdomainname). Why is the host's name safe?
     (void)cfg;
-    throw NotImplemented("lab03_uts", 2, "sethostname(2), setdomainname(2)");
+    throw NotImplemented("lab03_uts", 2, "man 2 sethostname, man 2 setdomainname");
 }
 
 }  // namespace nslab::uts

@@ -19,8 +19,8 @@ namespace nslab::net {
 
 unsigned long clone_flags() {
     // TODO step 1: the child gets a network stack of its own
-    // (network_namespaces(7)). What does a new one hold?
-    throw NotImplemented("lab04_net", 1, "network_namespaces(7)");
+    // (man 7 network_namespaces). What does a new one hold?
+    throw NotImplemented("lab04_net", 1, "man 7 network_namespaces");
 }
 
 void in_parent(const Config& cfg, State& state, pid_t child) {
@@ -31,26 +31,26 @@ void in_parent(const Config& cfg, State& state, pid_t child) {
     // shared: the bridge exists with the gateway address and is up; a veth
     // pair joins it, its host end recorded in the state at once, its peer
     // made directly in the child's namespace as the container's link
-    // (veth(4), rtnetlink(7)). Why can this not happen before clone?
-    throw NotImplemented("lab04_net", 3, "veth(4), ip-link(8)");
+    // (man 4 veth, man 7 rtnetlink). Why can this not happen before clone?
+    throw NotImplemented("lab04_net", 3, "man 4 veth, ip-man 8 link");
 }
 
 void in_child(const Config& cfg, const State& state) {
     (void)cfg;
     (void)state;
-    // TODO step 2: loopback works inside the container (rtnetlink(7)).
+    // TODO step 2: loopback works inside the container (man 7 rtnetlink).
     // Which namespace does a netlink socket talk to?
     // TODO step 4: when bridged, the container's link has its leased
     // address, is up, and the default route goes via the gateway
-    // (ip-route(8)). Why must the address come before the route?
-    throw NotImplemented("lab04_net", 2, "rtnetlink(7), ip-link(8)");
+    // (ip-man 8 route). Why must the address come before the route?
+    throw NotImplemented("lab04_net", 2, "man 7 rtnetlink, ip-man 8 link");
 }
 
 void after_exit(State& state) {
     // TODO step 5: the host end made in step 3 is gone, and the state says
-    // so, before the address is given back below (veth(4)). Why not wait
+    // so, before the address is given back below (man 4 veth). Why not wait
     // for the namespace to die?
-    if (!state.host_veth.empty()) throw NotImplemented("lab04_net", 5, "veth(4)");
+    if (!state.host_veth.empty()) throw NotImplemented("lab04_net", 5, "man 4 veth");
     state.lease.release();
 }
 

@@ -18,34 +18,34 @@ namespace nslab::user {
 
 unsigned long clone_flags() {
     // TODO step 1: the child is in a new user namespace, which owns the other
-    // namespaces of the same clone (user_namespaces(7), clone(2)). Why does
+    // namespaces of the same clone (man 7 user_namespaces, man 2 clone). Why does
     // that let a user without privilege make them at all?
-    throw NotImplemented("lab05_user", 1, "user_namespaces(7), clone(2)");
+    throw NotImplemented("lab05_user", 1, "man 7 user_namespaces, man 2 clone");
 }
 
 void in_parent(const Config& cfg, pid_t child) {
     (void)cfg;
     (void)child;
     // TODO step 2: uid 0 inside is the uid idmap::plan maps it to outside
-    // (user_namespaces(7), "Defining user and group ID mappings"). Why must
+    // (man 7 user_namespaces, "Defining user and group ID mappings"). Why must
     // the parent write it, in one write?
     //
     // TODO step 3: as a user, setgroups is off for good in the child's
-    // namespace before its gid map is written (user_namespaces(7), "The
+    // namespace before its gid map is written (man 7 user_namespaces, "The
     // /proc/PID/setgroups file"). What could its root do otherwise?
     //
     // TODO step 4: gid 0 inside is the gid the plan maps it to outside
-    // (user_namespaces(7)). What would the child see if it went on first?
+    // (man 7 user_namespaces). What would the child see if it went on first?
     throw NotImplemented("lab05_user", 2,
-                         "user_namespaces(7): \"Defining user and group ID mappings\"");
+                         "man 7 user_namespaces: \"Defining user and group ID mappings\"");
 }
 
 void in_child() {
     // TODO step 5: the command is uid 0 and gid 0 of the namespace, with no
     // supplementary group of the host's where it may drop them
-    // (capabilities(7), setresuid(2), setgroups(2)). Why before execve, and
+    // (man 7 capabilities, man 2 setresuid, man 2 setgroups). Why before execve, and
     // why the uid last?
-    throw NotImplemented("lab05_user", 5, "setresuid(2), setgroups(2), capabilities(7)");
+    throw NotImplemented("lab05_user", 5, "man 2 setresuid, man 2 setgroups, man 7 capabilities");
 }
 
 }  // namespace nslab::user

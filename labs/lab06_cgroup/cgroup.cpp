@@ -25,7 +25,7 @@ namespace nslab::cgroup {
 State before_clone(const Config& cfg) {
     const cgroupfs::Host& host = cgroupfs::host();
     // TODO step 1: a limit the machine cannot give is refused with one line
-    // before anything exists (cgroups(7); cgroupfs.hpp has the check).
+    // before anything exists (man 7 cgroups; cgroupfs.hpp has the check).
     // Why before?
     //
     // Only root may make cgroups here; a rootless run without limits still
@@ -33,29 +33,29 @@ State before_clone(const Config& cfg) {
     if (::geteuid() != 0 && cgroupfs::controllers_for(cfg).empty()) return {};
     // TODO step 1: the container's own, new cgroup exists below nslab/, with
     // exactly the limits asked for, and its directory is open for step 2
-    // (cgroups(7), "Cgroups v2 subtree control"; cgroup-v2.rst, "No Internal
+    // (man 7 cgroups, "Cgroups v2 subtree control"; cgroup-v2.rst, "No Internal
     // Process Constraint"). Why must the ancestors be written first? On a v1
     // host (host.mode is not unified), cgroupfs::v1 makes it and opens the
     // child's way in (state.v1_tasks) instead.
     (void)host;
-    throw NotImplemented("lab06_cgroup", 1, "cgroups(7), cgroup-v2.rst");
+    throw NotImplemented("lab06_cgroup", 1, "man 7 cgroups, cgroup-v2.rst");
 }
 
 void clone_into(const State& state, sys::CloneArgs& args) {
     if (!state.directory) return;
     // TODO step 2: the child is born in its cgroup, so nothing it forks runs
-    // outside (clone(2), "CLONE_INTO_CGROUP"). Why not move it in afterwards?
+    // outside (man 2 clone, "CLONE_INTO_CGROUP"). Why not move it in afterwards?
     // (On v1 the child moves itself in: cgroup::join, given.)
     (void)args;
-    throw NotImplemented("lab06_cgroup", 2, "clone3(2): CLONE_INTO_CGROUP");
+    throw NotImplemented("lab06_cgroup", 2, "man 2 clone3: CLONE_INTO_CGROUP");
 }
 
 void in_child() {
     // TODO step 3: inside, the container's cgroup is "/" and its cgroup file
-    // system at /sys/fs/cgroup is read-only (cgroup_namespaces(7), mount(2)).
+    // system at /sys/fs/cgroup is read-only (man 7 cgroup_namespaces, man 2 mount).
     // Why only now, once inside its cgroup? On a v1 host,
     // cgroupfs::v1::mount_readonly mounts the hierarchies instead.
-    throw NotImplemented("lab06_cgroup", 3, "cgroup_namespaces(7)");
+    throw NotImplemented("lab06_cgroup", 3, "man 7 cgroup_namespaces");
 }
 
 int after_exit(const Config& cfg, State& state, int status) {
@@ -64,13 +64,13 @@ int after_exit(const Config& cfg, State& state, int status) {
     const std::string dir = cgroupfs::v2_directory(state.path);
     // TODO step 4: an OOM kill is reported (one line on stderr, exit status
     // 128 + the OOM killer's signal) and the cgroup is removed, once only
-    // (cgroup-v2.rst, "memory.events", "cgroup.kill"; rmdir(2)). Why can the
+    // (cgroup-v2.rst, "memory.events", "cgroup.kill"; man 2 rmdir). Why can the
     // removal fail for a moment? On v1, cgroupfs::v1 counts and removes.
     (void)host;
     (void)dir;
     (void)status;
     (void)cfg;
-    throw NotImplemented("lab06_cgroup", 4, "cgroups(7), cgroup-v2.rst: memory.events");
+    throw NotImplemented("lab06_cgroup", 4, "man 7 cgroups, cgroup-v2.rst: memory.events");
 }
 
 }  // namespace nslab::cgroup

@@ -19,21 +19,21 @@ namespace nslab::time {
 void new_namespace_with_offsets(const Config& cfg) {
     // TODO step 1: the next child this process creates is in a new time
     // namespace, while this process keeps the host's clocks
-    // (time_namespaces(7), unshare(2)). Why not a clone flag?
+    // (man 7 time_namespaces, man 2 unshare). Why not a clone flag?
     //
     // TODO step 2: that namespace moves CLOCK_MONOTONIC and CLOCK_BOOTTIME
-    // by cfg.monotonic_offset and cfg.boottime_offset (time_namespaces(7),
+    // by cfg.monotonic_offset and cfg.boottime_offset (man 7 time_namespaces,
     // "/proc/PID/timens_offsets"; time_plan.hpp spells the text). Why must
     // this be done before the child exists?
     (void)cfg;
-    throw NotImplemented("lab07_time", 1, "time_namespaces(7), unshare(2)");
+    throw NotImplemented("lab07_time", 1, "man 7 time_namespaces, man 2 unshare");
 }
 
 void enter_new_namespace() {
     // TODO step 3: this process itself reads its clocks through the
-    // namespace steps 1 and 2 made (setns(2), time_namespaces(7)). Why is
+    // namespace steps 1 and 2 made (man 2 setns, man 7 time_namespaces). Why is
     // the new child's namespace not enough when --init's PID 1 never execs?
-    throw NotImplemented("lab07_time", 3, "setns(2), time_namespaces(7)");
+    throw NotImplemented("lab07_time", 3, "man 2 setns, man 7 time_namespaces");
 }
 
 }  // namespace nslab::time

@@ -1,4 +1,4 @@
-// Lab 09: join a running container, like `docker exec` or nsenter(1).
+// Lab 09: join a running container, like `docker exec` or man 1 nsenter.
 //
 // Read labs/lab09_exec/README.md first. Each TODO below is a numbered step of
 // the handout; replace the `throw` with your code.
@@ -33,34 +33,34 @@ namespace {
     // kernel accepts one group at a time, and one type at a time inside a
     // group: each namespace checks our capabilities in the user namespace
     // that owns it, and `owned_outside` are those the container's user
-    // namespace does not own (setns(2), "Details for specific namespace
-    // types"; user_namespaces(7), "Capabilities"; nsenter(1), --user).
+    // namespace does not own (man 2 setns, "Details for specific namespace
+    // types"; man 7 user_namespaces, "Capabilities"; man 1 nsenter, --user).
     // Why the user namespace first, the mount namespace last, and a
     // namespace the user namespace does not own before it?
     (void)differing;
     (void)owned_outside;
-    throw NotImplemented("lab09_exec", 4, "setns(2), nsenter(1)");
+    throw NotImplemented("lab09_exec", 4, "man 2 setns, man 1 nsenter");
 }
 
-// One group of namespaces: one setns(2) on the pidfd joins them all at once
+// One group of namespaces: one man 2 setns on the pidfd joins them all at once
 // (Linux >= 5.8); older kernels take the /proc/PID/ns fds one at a time.
 [[maybe_unused]] void join(const Fd& pidfd, const std::map<std::string, Fd>& ns,
                            const std::vector<std::string>& types) {
     // TODO step 4b: every namespace of `types` is joined at once, all or
     // none, through the pidfd; a kernel older than 5.8 refuses a pidfd
     // (EINVAL), and then the fds of `ns` are joined one at a time, in order
-    // (setns(2)). Why does one call on a pidfd not need the order?
+    // (man 2 setns). Why does one call on a pidfd not need the order?
     (void)pidfd;
     (void)ns;
     (void)types;
-    throw NotImplemented("lab09_exec", 4, "setns(2)");
+    throw NotImplemented("lab09_exec", 4, "man 2 setns");
 }
 
 }  // namespace
 
 int join_and_run(const Config& cfg, pid_t pid) {
     // TODO step 1: a handle on the target that cannot come to mean another
-    // process if its PID is reused (pidfd_open(2)). What can a PID mean a
+    // process if its PID is reused (man 2 pidfd_open). What can a PID mean a
     // moment later?
     //
     // TODO step 2: every namespace type (exec_plan::namespace_types) in which
@@ -68,26 +68,26 @@ int join_and_run(const Config& cfg, pid_t pid) {
     // working directory are open; the cgroup files (exec_plan.hpp) and the
     // join steps (step 4a) are computed; a target that differs in nothing is refused
     // with one line; the target is checked to be alive; we are non-dumpable
-    // (namespaces(7), setns(2), prctl(2)). Why all of this before any join?
+    // (man 7 namespaces, man 2 setns, man 2 prctl). Why all of this before any join?
     //
-    // TODO step 3: we are in the container's cgroup (cgroups(7), "Creating
+    // TODO step 3: we are in the container's cgroup (man 7 cgroups, "Creating
     // cgroups and moving processes"). Why before the cgroup namespace?
     //
     // TODO step 4c: we are in each of its namespaces, group by group in the
     // order of the join steps; after a user namespace, uid 0 and gid 0 of it
-    // (setns(2), user_namespaces(7)). Why the user namespace first?
+    // (man 2 setns, man 7 user_namespaces). Why the user namespace first?
     //
     // TODO step 5: our root and working directory are the target's, taken
-    // from the fds opened in step 2 (chroot(2), fchdir(2)). Why not the
+    // from the fds opened in step 2 (man 2 chroot, man 2 fchdir). Why not the
     // mount namespace's root?
     //
     // TODO step 6: the command runs in a child, born in the container's PID
     // namespace, with the signal mask the runtime started with; we pass
-    // signals on and return its exit status (pid_namespaces(7), fork(2)).
+    // signals on and return its exit status (man 7 pid_namespaces, man 2 fork).
     // Why does setns to a PID namespace need the fork?
     (void)cfg;
     (void)pid;
-    throw NotImplemented("lab09_exec", 1, "pidfd_open(2), setns(2), nsenter(1)");
+    throw NotImplemented("lab09_exec", 1, "man 2 pidfd_open, man 2 setns, man 1 nsenter");
 }
 
 }  // namespace nslab::exec

@@ -140,9 +140,17 @@ Finding finding_of(const std::vector<std::string>& text) {
 }
 
 // "step 2 is not written yet: not implemented yet: lab03, step 2" for the
-// cause "lab03 step 2".
-std::string unwritten_line(const std::string& key, const std::string& text, Lang lang) {
-    return say(lang, "step ") + key.substr(key.rfind(' ') + 1) +
+// cause "lab03 step 2" under lab03's own name; under another lab's name
+// (program "lab05_user", or none) the lab is said too: "lab03 step 2 is not
+// written yet", since a later lab runs the earlier labs' steps and two causes
+// can both be a "step 1".
+std::string unwritten_line(const std::string& key, const std::string& text, Lang lang,
+                           const std::string& program = "") {
+    const std::string lab = key.substr(0, key.find(' '));
+    const bool own = program.compare(0, lab.size(), lab) == 0 &&
+                     (program.size() == lab.size() || program[lab.size()] == '_');
+    std::string where = own ? "" : (lang == Lang::en ? lab + " " : "实验 " + lab.substr(3) + " ");
+    return where + say(lang, "step ") + key.substr(key.rfind(' ') + 1) +
            say(lang, " is not written yet: ") + text;
 }
 
@@ -374,7 +382,7 @@ void write_notes(std::ostream& out, const std::vector<LabResult>& results, bool 
         for (const auto& [key, claims] : unwritten) {
             head();
             out << "  " << red << "FAIL" << reset << " " << lab.program << "  "
-                << printable(unwritten_line(key, unwritten_text[key], lang)) << "\n"
+                << printable(unwritten_line(key, unwritten_text[key], lang, lab.program)) << "\n"
                 << "      " << say(lang, "it blocks ") << claims.size()
                 << say(lang, claims.size() == 1 ? " claim" : " claims") << say(lang, ":");
             for (size_t i = 0; i < claims.size(); ++i)  // no space after "："

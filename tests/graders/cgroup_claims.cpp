@@ -70,7 +70,7 @@ TEST(Cgroup, HostSeesTheContainersOwnCgroup) {
     for (const std::string& controller : expected) {
         SCOPED_TRACE(controller.empty() ? "cgroup v2" : controller + " hierarchy");
         const std::string& dir = dirs[controller];
-        EXPECT_NE(dir.find("/nslab/"), std::string::npos)
+        EXPECT_HAS(dir, "/nslab/")
             << "expected /proc/" << c.container_pid() << "/cgroup to name a cgroup under nslab/, "
             << "observed " << dir << ": the child is not in its own cgroup";
         EXPECT_NE(dir, runtime[controller]) << "the runtime itself stays out of the container's "
@@ -119,10 +119,10 @@ TEST(Cgroup, ContainerSeesItsLimitsReadOnly) {
     EXPECT_EQ(r.out.rfind("20\n", 0), 0u)
         << "inside, " << pids_max << " should show the container's own limit, 20; observed:\n"
         << r.out;
-    EXPECT_NE(r.out.find("write: Read-only file system"), std::string::npos)
+    EXPECT_HAS(r.out, "write: Read-only file system")
         << "the container must not change its own limits: mount the cgroupfs read-only\n"
         << r.out;
-    EXPECT_NE(r.out.find(unified() ? "f_type: 0x63677270" : "f_type: 0x1021994"), std::string::npos)
+    EXPECT_HAS(r.out, unified() ? "f_type: 0x63677270" : "f_type: 0x1021994")
         << "expected " << (unified() ? "cgroup2" : "a tmpfs of v1 hierarchies")
         << " at /sys/fs/cgroup inside\n"
         << r.out;
@@ -137,7 +137,7 @@ TEST(Cgroup, ForkBombStopsAtPidsLimit) {
     EXPECT_LE(forked, 15) << "with --pids 16 the probe (1) and at most 15 children fit; it forked "
                           << forked << ": some process was not in the cgroup when it forked";
     EXPECT_GE(forked, 5) << "the probe should have forked some children: " << error_line;
-    EXPECT_NE(error_line.find("Resource temporarily unavailable"), std::string::npos)
+    EXPECT_HAS(error_line, "Resource temporarily unavailable")
         << "fork(2) should fail with EAGAIN at pids.max: " << error_line;
     // Every process of the container, the early children included, is inside.
     pid_t pid = c.container_pid();
@@ -162,10 +162,10 @@ TEST(Cgroup, MemoryHogIsKilledAndReported) {
     Result r = run(lab(), {"--memory", "64M"}, probe({"memhog", "1024"}), std::chrono::seconds(60));
     EXPECT_EQ(r.status, 137) << "the OOM killer sends SIGKILL: expected exit status 128+9\n"
                              << r.out << r.err;
-    EXPECT_EQ(r.out.find("survived"), std::string::npos)
+    EXPECT_LACKS(r.out, "survived")
         << "the hog touched 1 GiB under a 64 MiB limit (swapped, or no limit?)\n"
         << r.out;
-    EXPECT_NE(r.err.find("killed: out of memory, limit 64 MiB"), std::string::npos)
+    EXPECT_HAS(r.err, "killed: out of memory, limit 64 MiB")
         << "expected the runtime to report the OOM kill, observed stderr: " << r.err;
 }
 
@@ -259,7 +259,6 @@ TEST(Cgroup, BadLimitsGiveOneClearLine) {
         Result r = run(lab(), {option + "=" + value}, {"/bin/true"});
         EXPECT_EQ(r.status, 2) << option << " " << value << ": " << r.err;
         std::string first = r.err.substr(0, r.err.find('\n'));
-        EXPECT_NE(first.find(option), std::string::npos)
-            << "the first line should name " << option << ": " << r.err;
+        EXPECT_HAS(first, option) << "the first line should name " << option << ": " << r.err;
     }
 }

@@ -169,7 +169,7 @@ TEST(Exec, ForkedIntoThePidNamespace) {
     EXPECT_LT(pid, 100) << "a small one, not the host's:\n" << r.out;
     EXPECT_EQ(fields["ppid"], "0") << "its parent (lab09_exec) is outside the PID namespace";
     Result ps = run(9, target(c), {"ps"});
-    EXPECT_NE(ps.out.find("    1 root     /bin/probe hold"), std::string::npos)
+    EXPECT_HAS(ps.out, "    1 root     /bin/probe hold")
         << "busybox ps inside should list the container's PID 1:\n"
         << ps.out << ps.err;
     Joined j(c, {"/bin/probe", "hold"});
@@ -238,9 +238,8 @@ TEST(Exec, BecomesRootOfTheContainersUserNamespace) {
     EXPECT_EQ(uid, "0") << "inside, the joined command should be root of the user namespace:\n"
                         << r.out;
     EXPECT_EQ(gid, "0") << "the joined command is gid 0 inside" << note("gid 0", r.out);
-    EXPECT_NE(r.out.find("100000"), std::string::npos)
-        << "its uid_map should be the container's (0 -> 100000):\n"
-        << r.out;
+    EXPECT_HAS(r.out, "100000") << "its uid_map should be the container's (0 -> 100000):\n"
+                                << r.out;
 }
 
 TEST(Exec, JoinsANamespaceItsUserNamespaceDoesNotOwn) {
@@ -259,10 +258,10 @@ TEST(Exec, JoinsANamespaceItsUserNamespaceDoesNotOwn) {
            "not to the container's: our host capabilities count for it only until we join "
            "the user namespace, so it must be joined first:\n"
         << r.err;
-    EXPECT_NE(r.out.find("time:[" + std::to_string(container["time"]) + "]"), std::string::npos)
+    EXPECT_HAS(r.out, "time:[" + std::to_string(container["time"]) + "]")
         << "the joined command should be in the container's time namespace:\n"
         << r.out;
-    EXPECT_NE(r.out.find("user:[" + std::to_string(container["user"]) + "]"), std::string::npos)
+    EXPECT_HAS(r.out, "user:[" + std::to_string(container["user"]) + "]")
         << "and in its user namespace:\n"
         << r.out;
 }
@@ -287,7 +286,7 @@ TEST(Exec, BadTargetsGiveOneClearLine) {
     claim(2, "lab09 handout: errors");
     auto one_line = [](const Result& r, const std::string& text) {
         EXPECT_EQ(r.status, 125) << ran(r, 125);
-        EXPECT_NE(r.err.find(text), std::string::npos) << "expected '" << text << "': " << r.err;
+        EXPECT_HAS(r.err, text) << "expected '" << text << "': " << r.err;
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
     };
     one_line(run(9, {"--pid", "999999999"}, {"/bin/true"}), "no such process");
@@ -327,10 +326,10 @@ TEST(Exec, RuntimeCannotBeRewrittenFromInside) {
     const std::string joined =
         run_host(runtime + " --pid " + std::to_string(c.container_pid()) + " -- /bin/sh 2>&1");
     Result attack = c.finish(60s);
-    EXPECT_NE(attack.out.find("cve: runtime inside: PID"), std::string::npos)
+    EXPECT_HAS(attack.out, "cve: runtime inside: PID")
         << "the control failed: the runtime's binary never ran inside as /bin/sh:\n"
         << attack.out << attack.err << joined;
-    EXPECT_EQ(attack.out.find("wrote"), std::string::npos)
+    EXPECT_LACKS(attack.out, "wrote")
         << "from inside, the container rewrote the binary the runtime ran from:\n"
         << attack.out;
     EXPECT_TRUE(nslab::sys::read_file(runtime) == before)  // not EXPECT_EQ: no 13 MB diff

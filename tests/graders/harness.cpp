@@ -80,6 +80,53 @@ std::string note(const std::string& expected, const std::string& observed,
     return text;
 }
 
+namespace {
+
+// A piece of output on one line of a note: tabs as spaces, lines joined.
+std::string one_line(const std::string& text) {
+    std::string out;
+    for (char c : text) out += c == '\t' ? " " : c == '\n' ? "; " : std::string(1, c);
+    while (!out.empty() && (out.back() == ' ' || out.back() == ';')) out.pop_back();
+    return out;
+}
+
+// The lines of `text` that hold `part`, at most three.
+std::string lines_holding(const std::string& text, const std::string& part) {
+    std::istringstream lines(text);
+    std::string line, found;
+    int n = 0;
+    while (std::getline(lines, line))
+        if (line.find(part) != std::string::npos && n++ < 3)
+            found += (found.empty() ? "" : "\n") + line;
+    return found;
+}
+
+}  // namespace
+
+std::string holds(const std::string& text, const std::string& piece, bool wanted) {
+    const std::string shown = one_line(piece);
+    // The note ends its line: the grader's own words follow it.
+    if (!wanted) return note("no '" + shown + "'", one_line(lines_holding(text, piece))) + "\n";
+    // The line standing where the piece should: the longest run of the
+    // piece's leading words that some line holds ("link: lo" of "link: lo up").
+    std::string observed;
+    std::string head = piece.substr(0, piece.find('\n'));
+    while (observed.empty()) {
+        size_t cut = head.find_last_of(" \t");
+        if (cut == std::string::npos) break;
+        head = head.substr(0, cut);
+        if (head.find_first_not_of(" \t") == std::string::npos) break;
+        observed = lines_holding(text, head);
+    }
+    if (observed.empty()) {
+        size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+        observed = text.empty() ? "nothing"
+                   : lines <= 1 ? text
+                                : "none of its " + std::to_string(lines) + " lines";
+    }
+    return note(shown, one_line(observed)) + "\n";
+}
+
 std::string status_text(int status) {
     std::string text = "exit status " + std::to_string(status);
     if (status == 0) return text + " (success)";

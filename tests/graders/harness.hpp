@@ -42,6 +42,20 @@ void claim(int points, const std::string& step, const std::string& sentence = ""
 std::string note(const std::string& expected, const std::string& observed,
                  const std::string& step = "");
 
+// Whether an output holds a piece, with the note a student reads: the
+// piece, and the line of the output that stands where it should, by the
+// piece's leading words ("link: lo down" where "link: lo up" was wanted), or
+// the line that holds an unwanted piece. `EXPECT_HAS(r.out, "link: lo up")
+// << "why"`; GoogleTest's own comparison (a find() against npos) stays in the
+// raw text only.
+#define EXPECT_HAS(text, piece) \
+    EXPECT_NE((text).find(piece), std::string::npos) << ::grader::holds(text, piece, true)
+#define ASSERT_HAS(text, piece) \
+    ASSERT_NE((text).find(piece), std::string::npos) << ::grader::holds(text, piece, true)
+#define EXPECT_LACKS(text, piece) \
+    EXPECT_EQ((text).find(piece), std::string::npos) << ::grader::holds(text, piece, false)
+std::string holds(const std::string& text, const std::string& piece, bool wanted);
+
 // Moves the grader, once, into a scratch network namespace that plays the
 // host's: run() and Running::start() call it for lab 04 on, so no claim
 // touches the real host network.

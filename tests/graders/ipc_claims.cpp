@@ -110,9 +110,8 @@ TEST(Ipc, ContainerObjectsAreInvisibleOnTheHost) {
     std::string inside = c.first_line() + "\n";
     for (std::string line; (line = c.read_line()).rfind("ready", 0) != 0 && !line.empty();)
         inside += line + "\n";
-    ASSERT_NE(inside.find("shm: present"), std::string::npos)
-        << "the container could not make and see its own segment:\n"
-        << inside;
+    ASSERT_HAS(inside, "shm: present") << "the container could not make and see its own segment:\n"
+                                       << inside;
     EXPECT_TRUE(sysvipc_lists(inside, key)) << "inside, /proc/sysvipc/shm lists it:\n" << inside;
     EXPECT_FALSE(host_has_segment(key))
         << "the container's segment (key " << key << ") is visible on the host";
@@ -134,16 +133,16 @@ TEST(Ipc, MqueueIsTheContainersOwn) {
                         " >/dev/null && "
                         "echo after && ls /dev/mqueue"});
     ASSERT_EQ(r.status, 0) << "expected an mqueue file system at /dev/mqueue: " << r.err;
-    EXPECT_NE(r.out.find("f_type: 0x19800202"), std::string::npos)
+    EXPECT_HAS(r.out, "f_type: 0x19800202")
         << "/dev/mqueue should be an mqueue file system (MQUEUE_MAGIC):\n"
         << r.out;
     std::string before = r.out.substr(0, r.out.find("after\n"));
     std::string after = r.out.substr(r.out.find("after\n") + 6);
-    EXPECT_EQ(before.find(host.queue.substr(1)), std::string::npos)
+    EXPECT_LACKS(before, host.queue.substr(1))
         << "/dev/mqueue inside lists the host's queue: it is the host's mqueue, not a fresh one "
            "mounted in the new IPC namespace:\n"
         << r.out;
-    EXPECT_NE(after.find(queue.substr(1)), std::string::npos)
+    EXPECT_HAS(after, queue.substr(1))
         << "a queue made inside should show in the container's /dev/mqueue:\n"
         << r.out;
 }

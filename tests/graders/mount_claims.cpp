@@ -228,7 +228,7 @@ TEST(Mount, ContainerMountsShowNoHostPath) {
             ours |= m.mount_point == dir || m.mount_point.rfind(std::string(dir) + "/", 0) == 0;
         EXPECT_TRUE(ours) << "a mount of the host (or an old root) is still in the container: "
                           << m.mount_point << " (" << m.fstype << " " << m.source << ")";
-        EXPECT_EQ(m.mount_point.find(rootfs_dir()), std::string::npos)
+        EXPECT_LACKS(m.mount_point, rootfs_dir())
             << "a host path in the container's mount table: " << m.mount_point;
     }
     EXPECT_EQ(at_root, 1) << "expected exactly one mount at / (the rootfs); more means the old "
@@ -377,11 +377,11 @@ TEST(Mount, RootfsIsReadOnlyNosuidAndTmpIsSized) {
                     "echo tmp-writable; awk '$5 == \"/\" { print \"root-mount:\", $0 }' "
                     "/proc/self/mountinfo; df -k /tmp /dev/shm"});
     ASSERT_EQ(r.status, 0) << ran(r, 0);
-    EXPECT_EQ(r.out.find("planted"), std::string::npos) << "the shared rootfs is writable inside";
+    EXPECT_LACKS(r.out, "planted") << "the shared rootfs is writable inside";
     EXPECT_FALSE(std::filesystem::exists(rootfs_dir() + "/planted"))
         << "the shared rootfs is read-only"
         << note("no " + rootfs_dir() + "/planted", rootfs_dir() + "/planted exists");
-    EXPECT_NE(r.out.find("tmp-writable"), std::string::npos) << "/tmp, /dev/shm: " << r.out;
+    EXPECT_HAS(r.out, "tmp-writable") << "/tmp, /dev/shm: " << r.out;
     std::istringstream lines(r.out);
     std::string root_line;
     for (std::string line; std::getline(lines, line);)
@@ -394,7 +394,7 @@ TEST(Mount, RootfsIsReadOnlyNosuidAndTmpIsSized) {
                 options.find("nosuid") != std::string::npos &&
                 options.find("nodev") != std::string::npos)
         << "/ inside should be ro,nosuid,nodev: " << root_line;
-    EXPECT_NE(r.out.find(" 65536 "), std::string::npos) << "/tmp and /dev/shm are 64M:\n" << r.out;
+    EXPECT_HAS(r.out, " 65536 ") << "/tmp and /dev/shm are 64M:\n" << r.out;
 
     // --tmpfs-size, and --rootfs-writable on a private copy (no warning).
     TempDir copy(TempDir::Holding::rootfs);
@@ -402,9 +402,9 @@ TEST(Mount, RootfsIsReadOnlyNosuidAndTmpIsSized) {
             {"/bin/sh", "-c", "touch /planted && df -k /tmp"});
     EXPECT_EQ(r.status, 0) << ran(r, 0);
     EXPECT_TRUE(std::filesystem::exists(copy.path() + "/planted")) << "--rootfs-writable";
-    EXPECT_NE(r.out.find(" 16384 "), std::string::npos) << "--tmpfs-size 16M:\n" << r.out;
+    EXPECT_HAS(r.out, " 16384 ") << "--tmpfs-size 16M:\n" << r.out;
     EXPECT_EQ(r.err, "") << "no warning for a private copy";
     r = run(lab(), {"--rootfs-writable"}, {"/bin/true"});
-    EXPECT_NE(r.err.find("warning: --rootfs-writable on the shared rootfs"), std::string::npos)
+    EXPECT_HAS(r.err, "warning: --rootfs-writable on the shared rootfs")
         << "--rootfs-writable on the shared rootfs should warn: " << r.err;
 }

@@ -202,8 +202,8 @@ TEST(Net, OnlyLoAndEth0InsideLoUp) {
     }
     Result r = run(lab(), {}, probe({"links"}));
     ASSERT_EQ(r.status, 0) << ran(r, 0);
-    EXPECT_NE(r.out.find("link: lo up"), std::string::npos) << "the probe inside saw:\n" << r.out;
-    EXPECT_NE(r.out.find("link: eth0 up"), std::string::npos) << "the probe inside saw:\n" << r.out;
+    EXPECT_HAS(r.out, "link: lo up") << "the probe inside saw:\n" << r.out;
+    EXPECT_HAS(r.out, "link: eth0 up") << "the probe inside saw:\n" << r.out;
 }
 
 TEST(Net, OwnNetworkNamespace) {
@@ -251,7 +251,7 @@ TEST(Net, ContainersPingEachOtherAndTheBridge) {
     EXPECT_TRUE(pings(b.container_pid(), ip_a))
         << "B (" << ip_b << ") cannot ping A (" << ip_a << ") across the bridge";
     Result r = run(lab(), {}, {"/bin/sh", "-c", "ip route"});
-    EXPECT_NE(r.out.find("default via " + gateway()), std::string::npos)
+    EXPECT_HAS(r.out, "default via " + gateway())
         << "expected a default route via the bridge inside; `ip route` said:\n"
         << r.out << r.err;
 }

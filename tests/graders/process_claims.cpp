@@ -84,7 +84,9 @@ TEST(Process, InodesAgreeWithReadlink) {
         std::string link =
             run_host("readlink /proc/" + str(sleeper.pid()) + "/ns/" + std::string(type));
         size_t open = link.find('['), close = link.find(']');
-        ASSERT_NE(open, std::string::npos) << "readlink said: " << link;
+        ASSERT_NE(open, std::string::npos)
+            << "readlink /proc/PID/ns/" << type << " names no inode"
+            << note(std::string(type) + ":[INODE]", link.empty() ? "nothing" : link);
         EXPECT_EQ(fields["ns." + std::string(type)], link.substr(open + 1, close - open - 1))
             << "readlink /proc/PID/ns/" << type << " says " << link;
     }
@@ -135,8 +137,7 @@ TEST(Process, BadPidGivesOneClearLine) {
     claim(1, "lab00 handout: usage");
     Result gone = run(0, {}, {"999999999"});
     EXPECT_EQ(gone.status, 125) << "a PID that does not exist is a failure (125)";
-    EXPECT_NE(gone.err.find("999999999"), std::string::npos)
-        << "the message names the PID: " << gone.err;
+    EXPECT_HAS(gone.err, "999999999") << "the message names the PID: " << gone.err;
     EXPECT_EQ(std::count(gone.err.begin(), gone.err.end(), '\n'), 1) << "one line: " << gone.err;
     Result bad = run(0, {}, {"abc"});
     EXPECT_EQ(bad.status, 2) << "a PID that is not a number is a usage error (2)";

@@ -184,9 +184,8 @@ TEST(Time, OffsetsWithinTheKernelsLimits) {
     Result refused = run(lab(), {"--net", "none", "--boottime-offset", too_far}, {"/bin/true"});
     EXPECT_EQ(refused.status, 2) << "a bad option value exits 2: " << refused.err;
     std::string first_line = refused.err.substr(0, refused.err.find('\n'));
-    EXPECT_NE(first_line.find("--boottime-offset"), std::string::npos)
-        << "the message names the option: " << refused.err;
-    EXPECT_NE(first_line.find(too_far), std::string::npos) << "and the value: " << refused.err;
+    EXPECT_HAS(first_line, "--boottime-offset") << "the message names the option: " << refused.err;
+    EXPECT_HAS(first_line, too_far) << "and the value: " << refused.err;
 }
 
 TEST(Time, RootlessContainerGetsItsOffsets) {

@@ -129,11 +129,11 @@ TEST(User, RootInsideIsUid0) {
     Result status = run(lab(), ranges, probe({"uid"}));
     ASSERT_EQ(status.status, 0) << ran(status, 0);
     auto fields = key_values(status.out);
-    EXPECT_NE(status.out.find("Uid:\t0\t0\t0\t0\n"), std::string::npos)
+    EXPECT_HAS(status.out, "Uid:\t0\t0\t0\t0\n")
         << "real, effective, saved and fs uid should all be 0 inside: " << status.out;
     EXPECT_NE(status.out.find("Gid:\t0\t0\t0\t0\n"), std::string::npos)
         << "real, effective, saved and fs gid are 0 inside" << note("Gid: 0 0 0 0", status.out);
-    EXPECT_NE(status.out.find("CapEff:\t000001ffffffffff"), std::string::npos)
+    EXPECT_HAS(status.out, "CapEff:\t000001ffffffffff")
         << "uid 0 of its own namespace keeps every capability across execve: " << status.out;
 }
 
@@ -212,7 +212,7 @@ TEST(User, CannotReadARootOnlyHostFile) {
     Result r = run(lab(), with(ranges, {"--rootfs", rootfs.dir()}),
                    probe({"open", "/secret", ",", "open", "/bin/busybox"}));
     ASSERT_EQ(r.status, 0) << ran(r, 0);
-    EXPECT_NE(r.out.find("open: EACCES\nopen: ok\n"), std::string::npos)
+    EXPECT_HAS(r.out, "open: EACCES\nopen: ok\n")
         << "a 0600 file of host root is unreadable to the container's root (host uid 100000), "
            "while a world-readable one opens; observed: "
         << r.out;
@@ -259,7 +259,7 @@ TEST(User, RootlessRunWorksEndToEnd) {
     Result no_userns = run(lab(), {}, {"true"});
     EXPECT_EQ(no_userns.status, 2)
         << "rootless without --userns is a bad command line" << ran(no_userns, 2);
-    EXPECT_NE(no_userns.err.find("--userns"), std::string::npos)
+    EXPECT_HAS(no_userns.err, "--userns")
         << "a user without --userns should be told about it: " << no_userns.err;
 }
 
@@ -280,7 +280,7 @@ TEST(User, EarlierLayersWorkRootless) {
     ASSERT_EQ(pids.status, 0) << ran(pids, 0);
     EXPECT_EQ(pids.out, "pid: 1\n") << "its own /proc shows only the container";
     Result ps = run(lab(), {"--userns"}, {"/bin/ps", "-o", "pid,user"});
-    EXPECT_NE(ps.out.find("1 root"), std::string::npos) << "busybox ps inside: " << ps.out;
+    EXPECT_HAS(ps.out, "1 root") << "busybox ps inside: " << ps.out;
 }
 
 TEST(User, RefusedUserNamespacesAreExplained) {
@@ -296,10 +296,9 @@ TEST(User, RefusedUserNamespacesAreExplained) {
         "echo status: $?");
     EXPECT_NE(out.find("status: 125"), std::string::npos)
         << "with no user namespaces allowed, the runtime fails" << note("status: 125", out);
-    EXPECT_NE(out.find("user.max_user_namespaces is 0"), std::string::npos)
+    EXPECT_HAS(out, "user.max_user_namespaces is 0")
         << "the error should name the sysctl that forbids user namespaces: " << out;
-    EXPECT_NE(out.find("sysctl -w user.max_user_namespaces="), std::string::npos)
-        << "...and how to allow them: " << out;
+    EXPECT_HAS(out, "sysctl -w user.max_user_namespaces=") << "...and how to allow them: " << out;
 }
 
 TEST(User, RootsDefaultMapGivesNothingOnTheHost) {
@@ -328,15 +327,14 @@ TEST(User, RootsDefaultMapGivesNothingOnTheHost) {
         << "the container made a setuid-root file on the host";
     const std::string ids =
         run_host("setpriv --reuid 65534 --regid 65534 --clear-groups " + suid + " uid");
-    EXPECT_EQ(ids.find("Uid:\t65534\t0\t"), std::string::npos)
-        << "nobody got euid 0 from a file the container made:\n"
-        << ids;
+    EXPECT_LACKS(ids, "Uid:\t65534\t0\t") << "nobody got euid 0 from a file the container made:\n"
+                                          << ids;
 
     // Host-wide sysctls (opened, never written) are not writable inside.
     Result r = run(lab(), {"--userns"},
                    probe({"open-write", "/proc/sys/kernel/core_pattern", ",", "open-write",
                           "/proc/sys/vm/drop_caches"}));
-    EXPECT_EQ(r.out.find("open-write: allowed"), std::string::npos)
+    EXPECT_LACKS(r.out, "open-write: allowed")
         << "a host-wide sysctl opened for writing from inside:\n"
         << r.out << r.err;
     EXPECT_NE(r.out.find("open-write: denied"), std::string::npos)
@@ -349,10 +347,8 @@ TEST(User, RootsDefaultMapGivesNothingOnTheHost) {
              "mount -o remount,rw /sys/fs/cgroup 2>/dev/null; mount -o remount,rw "
              "/sys/fs/cgroup/pids 2>/dev/null; for f in /sys/fs/cgroup/pids.max "
              "/sys/fs/cgroup/pids/pids.max; do [ -e $f ] && /bin/probe open-write $f; done; true"});
-    EXPECT_NE(r.out.find("open-write: denied"), std::string::npos)
-        << "pids.max not found inside, or not refused:\n"
-        << r.out << r.err;
-    EXPECT_EQ(r.out.find("open-write: allowed"), std::string::npos)
-        << "the container may raise its own pids.max:\n"
-        << r.out << r.err;
+    EXPECT_HAS(r.out, "open-write: denied") << "pids.max not found inside, or not refused:\n"
+                                            << r.out << r.err;
+    EXPECT_LACKS(r.out, "open-write: allowed") << "the container may raise its own pids.max:\n"
+                                               << r.out << r.err;
 }

@@ -40,11 +40,15 @@ bool is_location(const std::string& line) {
     return line == "unknown file" || std::regex_match(line, location);
 }
 
-// GoogleTest prints strings quoted; the kernel's values read better bare.
+// GoogleTest prints strings quoted, their lines joined by "\n"; the
+// kernel's values read better bare, on one line ("link: lo up").
 std::string unquote(std::string value) {
     value = trim(value);
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
-        value = value.substr(1, value.size() - 2);
+    if (value.size() < 2 || value.front() != '"' || value.back() != '"') return value;
+    value = value.substr(1, value.size() - 2);
+    while (value.size() >= 2 && value.compare(value.size() - 2, 2, "\\n") == 0)
+        value.resize(value.size() - 2);
+    for (size_t at; (at = value.find("\\n")) != std::string::npos;) value.replace(at, 2, "; ");
     return value;
 }
 

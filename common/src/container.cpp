@@ -8,7 +8,6 @@
 #include "nslab/container.hpp"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -20,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "nslab/command.hpp"
 #include "nslab/errors.hpp"
 #include "nslab/exec_plan.hpp"
 #include "nslab/idmap.hpp"
@@ -76,31 +76,10 @@ unsigned long namespace_flags(const Config& cfg) {
     return flags;
 }
 
-struct ExecFailure {
-    int error = 0;
-    std::string what;
-};
-
-// Runs cfg.command in place of this process, with `original_mask` as the
-// signal mask; returns only when the exec failed: errno and one line that
-// names the command. Every fd above 2 is marked close-on-exec first, so
-// nothing of the runtime survives into the container (CVE-2024-21626 was a
-// leaked fd).
-ExecFailure try_exec(const Config& cfg, const sigset_t& original_mask) {
-    ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
-    sys::close_range_from(3, CLOSE_RANGE_CLOEXEC);
-    try {
-        sys::execvp(cfg.command);
-    } catch (const std::system_error& e) {
-        return {e.code().value(),
-                "cannot run '" + cfg.command.front() + "': " + std::strerror(e.code().value())};
-    }
-}
-
 // The sync pipe closes at the exec, which is how the parent learns that the
 // exec worked; a failure travels back over it.
 [[noreturn]] void exec_command(const Config& cfg, SyncPipe& sync, const sigset_t& original_mask) {
-    ExecFailure failed = try_exec(cfg, original_mask);
+    command::ExecFailure failed = command::exec_in_place(cfg.command, original_mask);
     sync.report_exec_failed(failed.error, failed.what);
     ::_exit(exit_status_for_exec_error(failed.error));
 }
@@ -241,35 +220,6 @@ class PidFile {
 };
 
 }  // namespace
-
-void exec_or_exit(const Config& cfg, const sigset_t& original_mask) noexcept {
-    try {
-        ExecFailure failed = try_exec(cfg, original_mask);
-        std::fprintf(stderr, "%s: %s\n", cfg.program.c_str(), failed.what.c_str());
-        ::_exit(exit_status_for_exec_error(failed.error));
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "%s: %s\n", cfg.program.c_str(), e.what());
-    }
-    ::_exit(exit_status::runtime_failed);
-}
-
-int wait_forwarding_signals(pid_t child) {
-    const sigset_t signals = wait_loop_signals();
-    for (;;) {
-        siginfo_t info{};
-        if (::sigwaitinfo(&signals, &info) == -1) {
-            if (errno == EINTR) continue;
-            sys::fail("sigwaitinfo()");
-        }
-        if (info.si_signo != SIGCHLD) {
-            ::kill(child, info.si_signo);  // ESRCH: it is exiting already
-            continue;
-        }
-        int status = 0;
-        pid_t done = ::waitpid(child, &status, WNOHANG);
-        if (done == child) return status;
-    }
-}
 
 int join_container(const Config& cfg) {
     const pid_t pid = exec_plan::target_pid(cfg);

@@ -9,7 +9,7 @@
 
 #include <csignal>
 
-#include "nslab/container.hpp"
+#include "nslab/command.hpp"
 #include "nslab/errors.hpp"
 #include "nslab/signals.hpp"
 #include "nslab/sys.hpp"

@@ -13,7 +13,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "nslab/container.hpp"
+#include "nslab/command.hpp"
 #include "nslab/errors.hpp"
 #include "nslab/exec_plan.hpp"
 #include "nslab/layers/process.hpp"

@@ -13,7 +13,7 @@
 
 #include <csignal>
 
-#include "nslab/container.hpp"
+#include "nslab/command.hpp"
 #include "nslab/signals.hpp"
 #include "nslab/sys.hpp"
 

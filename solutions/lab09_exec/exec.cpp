@@ -25,7 +25,7 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "nslab/container.hpp"
+#include "nslab/command.hpp"
 #include "nslab/errors.hpp"
 #include "nslab/exec_plan.hpp"
 #include "nslab/layers/process.hpp"

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "nslab/container.hpp"
+#include "nslab/command.hpp"
 #include "nslab/errors.hpp"
 #include "nslab/rootfs.hpp"
 

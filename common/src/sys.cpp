@@ -175,14 +175,6 @@ void prctl(int option, unsigned long arg) {
     check(::prctl(option, arg, 0, 0, 0), "prctl(" + std::to_string(option) + ")");
 }
 
-void execvp(const std::vector<std::string>& argv) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    fail("execvp(" + argv.at(0) + ")");
-}
-
 void unshare(int flags) {
     check(::unshare(flags), "unshare(" + hex(static_cast<unsigned>(flags)) + ")");
 }

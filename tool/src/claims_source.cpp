@@ -1,8 +1,5 @@
 #include "claims_source.hpp"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <cstdio>
@@ -13,6 +10,7 @@
 #include <sstream>
 
 #include "nslab/cli.hpp"
+#include "nslab/command.hpp"
 #include "results.hpp"
 
 namespace tool {
@@ -31,26 +29,11 @@ std::string slurp(const fs::path& path) {
 
 // stdout of a program (no shell), or "" if it could not run.
 std::string output_of(const std::vector<std::string>& argv) {
-    int fds[2];
-    if (::pipe(fds) != 0) return "";
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::dup2(fds[1], 1);
-        ::close(fds[0]);
-        ::close(fds[1]);
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        ::_exit(127);
+    try {
+        return nslab::command::output_of(argv);
+    } catch (const std::system_error&) {  // NotStarted, or no fork
+        return "";
     }
-    ::close(fds[1]);
-    std::string out;
-    char buffer[4096];
-    for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;) out.append(buffer, n);
-    ::close(fds[0]);
-    ::waitpid(pid, nullptr, 0);
-    return out;
 }
 
 // "Suite.Name" of every test a GoogleTest program lists.

@@ -21,6 +21,8 @@
 #include <iostream>
 #include <set>
 
+#include "nslab/command.hpp"
+#include "nslab/errors.hpp"
 #include "nslab/observe.hpp"
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
@@ -75,28 +77,25 @@ std::vector<ns_graph::Interface> links_of(pid_t member) {
 
 // Runs dot -T<format>, feeding it the DOT text on its standard input.
 void render(const std::string& dot_text, const std::string& format, const std::string& output) {
-    auto [read_end, write_end] = nslab::sys::pipe2(O_CLOEXEC);
-    pid_t child = nslab::sys::fork();
-    if (child == 0) {
-        ::dup2(read_end.get(), 0);
-        std::vector<std::string> argv{"dot", "-T" + format};
-        if (!output.empty()) argv.insert(argv.end(), {"-o", output});
-        try {
-            nslab::sys::execvp(argv);
-        } catch (const std::exception&) {}
-        ::_exit(127);
+    namespace command = nslab::command;
+    std::vector<std::string> argv{"dot", "-T" + format};
+    if (!output.empty()) argv.insert(argv.end(), {"-o", output});
+    command::Child child;
+    try {
+        child = command::start({.argv = argv, .in = command::Stream::pipe()});
+    } catch (const command::NotStarted& e) {
+        if (e.status() == nslab::exit_status::not_found)
+            throw std::runtime_error("dot not found: install graphviz, or use --format dot");
+        throw;
     }
-    read_end.reset();
     size_t done = 0;
     while (done < dot_text.size()) {
-        ssize_t n = ::write(write_end.get(), dot_text.data() + done, dot_text.size() - done);
+        ssize_t n = ::write(child.in.get(), dot_text.data() + done, dot_text.size() - done);
         if (n <= 0) break;  // dot died: its status says why
         done += static_cast<size_t>(n);
     }
-    write_end.reset();
-    int status = nslab::sys::waitpid(child, 0);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-        throw std::runtime_error("dot not found: install graphviz, or use --format dot");
+    child.in.reset();
+    int status = command::wait(child.pid);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         throw std::runtime_error("dot -T" + format + " failed");
 }

@@ -1,6 +1,5 @@
 #include "results.hpp"
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -12,6 +11,7 @@
 #include <sstream>
 
 #include "nslab/cli.hpp"
+#include "nslab/command.hpp"
 
 namespace tool {
 
@@ -66,17 +66,13 @@ std::vector<Claim> parse_gtest_json(const std::string& text, const std::string& 
 LabResult run_grader(const std::string& bin_dir, int lab, const std::string& filter) {
     return run_grader(bin_dir, lab, filter, [](const std::vector<std::string>& argv) {
         RunOutcome outcome;
-        pid_t pid = ::fork();
-        if (pid == 0) {
+        try {
             // The scoreboard is the output; the grader's own chatter goes to /dev/null.
-            if (std::freopen("/dev/null", "w", stdout) == nullptr) ::_exit(127);
-            std::vector<char*> args;
-            for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-            args.push_back(nullptr);
-            ::execv(args[0], args.data());
-            ::_exit(127);
+            outcome.status =
+                nslab::command::run({.argv = argv, .out = nslab::command::Stream::null()}).status;
+        } catch (const nslab::command::NotStarted& e) {
+            outcome.error = e.what();
         }
-        ::waitpid(pid, &outcome.status, 0);
         return outcome;
     });
 }

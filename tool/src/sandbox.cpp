@@ -1,10 +1,8 @@
 #include "sandbox.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +14,7 @@
 #include <thread>
 
 #include "nslab/cgroupfs.hpp"
+#include "nslab/command.hpp"
 #include "nslab/fd.hpp"
 #include "nslab/sys.hpp"
 
@@ -201,49 +200,37 @@ std::vector<std::string> Sandbox::limits_hit() {
 
 Sandbox::Outcome Sandbox::run(const std::vector<std::string>& argv, Clock::time_point deadline,
                               const std::string& log, const std::string& directory) {
-    pid_t pid = sys::fork();
-    if (pid == 0) {
-        // In the child: join the cgroup before exec, so everything the
-        // program starts is counted and can be killed.
-        std::string self = std::to_string(::getpid());
-        std::vector<std::string> join = dirs_;
-        if (!freezer_.empty()) join.push_back(freezer_);
-        for (const auto& dir : join) {
-            int fd = ::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-            if (fd < 0 || ::write(fd, self.data(), self.size()) < 0) ::_exit(125);
-            ::close(fd);
-        }
-        int in = ::open("/dev/null", O_RDONLY);
-        int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (in < 0 || out < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0)
-            ::_exit(125);
-        if (!directory.empty() && ::chdir(directory.c_str()) != 0) ::_exit(125);
-        ::setenv("LC_ALL", "C", 1);  // plain ASCII messages, the same on every machine
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execvp(args[0], args.data());
-        ::_exit(127);
-    }
-    // Wait on a pidfd with poll(2): the deadline is the poll timeout.
-    nslab::Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    namespace command = nslab::command;
+    std::vector<std::string> join = dirs_;
+    if (!freezer_.empty()) join.push_back(freezer_);
     Outcome outcome;
-    for (;;) {
-        if (::waitpid(pid, &outcome.status, WNOHANG) == pid) return outcome;
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) break;
-        struct pollfd p {
-            pidfd.get(), POLLIN, 0
-        };
-        int wait_ms = pidfd ? static_cast<int>(std::min<long>(left.count(), 1000)) : 50;
-        if (pidfd)
-            ::poll(&p, 1, wait_ms);
-        else
-            std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    try {
+        nslab::Fd out = sys::open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        command::Child child = command::start({
+            .argv = argv,
+            .in = command::Stream::null(),
+            .out = command::Stream::to(out.get()),
+            .err = command::Stream::to(out.get()),
+            .directory = directory,
+            .environment = {{"LC_ALL", "C"}},  // plain ASCII messages, the same on every machine
+            // Join the cgroup before exec, so everything the program
+            // starts is counted and can be killed.
+            .before_exec =
+                [&] {
+                    for (const auto& dir : join)
+                        sys::write_file(dir + "/cgroup.procs", std::to_string(::getpid()));
+                },
+        });
+        auto ended = command::wait_until(child.pid, deadline);
+        outcome.status = ended.status;
+        outcome.timed_out = ended.timed_out;
+    } catch (const std::system_error& e) {
+        // It never ran (no log, no cgroup, no such program): the status a
+        // shell would give, and the reason in the log when there is one.
+        const auto* not_started = dynamic_cast<const command::NotStarted*>(&e);
+        outcome.status = W_EXITCODE(not_started ? not_started->status() : 125, 0);
+        std::ofstream(log, std::ios::app) << "nslab: " << e.what() << "\n";
     }
-    outcome.timed_out = true;
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &outcome.status, 0);
     return outcome;
 }
 

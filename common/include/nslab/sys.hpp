@@ -71,7 +71,6 @@ pid_t fork();
 int waitpid(pid_t pid, int options);  // returns the wait status
 void kill(pid_t pid, int sig);
 void prctl(int option, unsigned long arg);
-[[noreturn]] void execvp(const std::vector<std::string>& argv);  // throws on failure
 void unshare(int flags);
 void setns(int fd, int nstype);
 // A pidfd: a handle on a process that a reused PID cannot fool; signal 0

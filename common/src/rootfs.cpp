@@ -8,6 +8,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "nslab/command.hpp"
 #include "nslab/sys.hpp"
 
 namespace fs = std::filesystem;
@@ -15,15 +16,6 @@ namespace fs = std::filesystem;
 namespace nslab::rootfs {
 
 namespace {
-
-std::string output_of(const std::string& command) {
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-    if (!pipe) sys::fail("popen(" + command + ")");
-    std::string text;
-    char buffer[4096];
-    while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe.get())) text.append(buffer, n);
-    return text;
-}
 
 void write_text(const fs::path& path, const std::string& text) {
     std::ofstream out(path);
@@ -52,7 +44,7 @@ void build(const std::string& destination, const Plan& plan) {
     fs::copy_file(plan.probe, work / "bin/probe");
 
     // busybox --list-full prints every applet with its usual path.
-    std::string applets = output_of("'" + plan.busybox + "' --list-full");
+    std::string applets = command::output_of({plan.busybox, "--list-full"});
     size_t start = 0;
     while (start < applets.size()) {
         size_t end = applets.find('\n', start);

@@ -59,6 +59,7 @@ class Runtime {
   private:
     pid_t pid_ = -1;
     bool reaped_ = false;
+    int not_started_ = -1;  // the status when the lab never ran (NotStarted)
     nslab::Fd stdin_, stdout_, stderr_;
     std::string out_;
 };

@@ -18,6 +18,7 @@
 #include "faults.hpp"
 #include "nslab/cgroupfs.hpp"
 #include "nslab/cli.hpp"
+#include "nslab/command.hpp"
 #include "nslab/net_host.hpp"
 #include "nslab/net_plan.hpp"
 #include "nslab/netlink.hpp"
@@ -75,45 +76,46 @@ void become_scratch_host() {
 // --- Runtime ----------------------------------------------------------------
 
 Runtime::Runtime(const Launch& launch) {
-    auto [in_r, in_w] = sys::pipe2(O_CLOEXEC);
-    auto [out_r, out_w] = sys::pipe2(O_CLOEXEC);
+    namespace command = nslab::command;
     nslab::Fd err(sys::check(::memfd_create("lab-stderr", MFD_CLOEXEC), "memfd_create"));
     std::vector<std::string> argv{lab_path(launch.lab)};
     argv.insert(argv.end(), launch.args.begin(), launch.args.end());
-    std::vector<char*> c_argv;
-    for (auto& a : argv) c_argv.push_back(a.data());
-    c_argv.push_back(nullptr);
     const std::string empty = fixtures_dir() + "/empty";
-
-    pid_ = sys::fork();
-    if (pid_ == 0) {
-        ::setpgid(0, 0);  // a Ctrl-C for us is not one for the lab
-        // A Ctrl-C must reach the lab as a terminal's would, whatever we
-        // inherited: a shell starts a background job with SIGINT and SIGQUIT
-        // ignored, and exec keeps an ignored signal ignored (signal(7)).
-        ::signal(SIGINT, SIG_DFL);
-        ::signal(SIGQUIT, SIG_DFL);
-        if (launch.no_time_namespaces) {
-            // This process becomes the lab (exec keeps the PID): hide its
-            // /proc/self/ns behind an empty directory, as on a kernel
-            // without namespaces of that kind.
-            const std::string ns = "/proc/" + std::to_string(::getpid()) + "/ns";
-            if (::unshare(CLONE_NEWNS) != 0 ||
-                ::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-                ::mount(empty.c_str(), ns.c_str(), nullptr, MS_BIND, nullptr) != 0)
-                ::_exit(120);
-        }
-        ::dup2(in_r.get(), 0);
-        ::dup2(out_w.get(), 1);
-        ::dup2(err.get(), 2);
-        if (launch.as_user && (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) ||
-                               ::setresuid(65534, 65534, 65534) != 0))
-            ::_exit(121);
-        ::execv(c_argv[0], c_argv.data());
-        ::_exit(127);
+    command::Spec spec{
+        .argv = argv,
+        .in = command::Stream::pipe(),
+        .out = command::Stream::pipe(),
+        .err = command::Stream::to(err.get()),
+        .own_process_group = true,  // a Ctrl-C for us is not one for the lab
+        .before_exec =
+            [&] {
+                // A Ctrl-C must reach the lab as a terminal's would, whatever we
+                // inherited: a shell starts a background job with SIGINT and SIGQUIT
+                // ignored, and exec keeps an ignored signal ignored (signal(7)).
+                ::signal(SIGINT, SIG_DFL);
+                ::signal(SIGQUIT, SIG_DFL);
+                if (!launch.no_time_namespaces) return;
+                // This process becomes the lab (exec keeps the PID): hide its
+                // /proc/self/ns behind an empty directory, as on a kernel
+                // without namespaces of that kind.
+                sys::unshare(CLONE_NEWNS);
+                sys::mount("none", "/", "", MS_REC | MS_PRIVATE);
+                sys::mount(empty, "/proc/" + std::to_string(::getpid()) + "/ns", "", MS_BIND);
+            },
+        .setup_failed = 120,
+    };
+    if (launch.as_user) spec.as_user.emplace(65534, 65534);
+    try {
+        command::Child child = command::start(spec);
+        pid_ = child.pid;
+        stdin_ = std::move(child.in);
+        stdout_ = std::move(child.out);
+    } catch (const command::NotStarted& e) {
+        // It never ran: wait() gives the status a shell would, err() the reason.
+        reaped_ = true;
+        not_started_ = e.status();
+        sys::write_file("/proc/self/fd/" + std::to_string(err.get()), e.what() + std::string("\n"));
     }
-    stdin_ = std::move(in_w);
-    stdout_ = std::move(out_r);
     stderr_ = std::move(err);
 }
 
@@ -148,16 +150,10 @@ void Runtime::signal(int sig) const {
 }
 
 int Runtime::wait(std::chrono::milliseconds limit) {
-    nslab::Fd pidfd = sys::pidfd_open(pid_);
-    pollfd p{pidfd.get(), POLLIN, 0};
-    int status = 0, result = -1;
-    if (::poll(&p, 1, static_cast<int>(limit.count())) == 0) ::kill(pid_, SIGKILL);
-    while (::waitpid(pid_, &status, 0) == -1 && errno == EINTR) {}
+    if (reaped_) return not_started_;
+    auto ended = nslab::command::wait_until(pid_, std::chrono::steady_clock::now() + limit);
     reaped_ = true;
-    if (p.revents & POLLIN) {
-        if (WIFEXITED(status)) result = WEXITSTATUS(status);
-        if (WIFSIGNALED(status)) result = 128 + WTERMSIG(status);
-    }
+    int result = ended.timed_out ? -1 : nslab::exit_status_of(ended.status);
     // The rest of stdout: the container is gone, so the pipe ends.
     char buffer[4096];
     for (ssize_t n; (n = ::read(stdout_.get(), buffer, sizeof buffer)) > 0;)
@@ -313,17 +309,15 @@ void kill_leftovers() {
 }
 
 int run_cleanup() {
-    pid_t pid = sys::fork();
-    if (pid == 0) {
-        int null = ::open("/dev/null", O_WRONLY);
-        ::dup2(null, 1);
-        ::dup2(null, 2);
-        const std::string tool = bin_dir + "/nslab-tool";
-        ::execl(tool.c_str(), tool.c_str(), "cleanup", nullptr);
-        ::_exit(127);
+    namespace command = nslab::command;
+    try {
+        return nslab::exit_status_of(command::run({.argv = {bin_dir + "/nslab-tool", "cleanup"},
+                                                   .out = command::Stream::null(),
+                                                   .err = command::Stream::null()})
+                                         .status);
+    } catch (const command::NotStarted& e) {
+        return e.status();
     }
-    int status = sys::waitpid(pid, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 }  // namespace faults

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "faults.hpp"
+#include "nslab/command.hpp"
 #include "nslab/sys.hpp"
 
 namespace faults {
@@ -17,10 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 
 std::string shell(const std::string& command) {
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-    std::string text;
-    char buffer[4096];
-    while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe.get())) text.append(buffer, n);
+    std::string text = nslab::command::output_of({"/bin/sh", "-c", command});
     while (!text.empty() && text.back() == '\n') text.pop_back();
     return text;
 }

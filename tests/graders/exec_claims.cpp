@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "nslab/command.hpp"
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
 
@@ -98,15 +99,11 @@ std::set<std::string> interfaces_in(const std::string& proc_net_dev) {
 class TimeOwnedOutside {
   public:
     TimeOwnedOutside() {
-        outer_ = ::fork();
-        if (outer_ == 0) {
-            ::setpgid(0, 0);
-            const char* argv[] = {"unshare", "--time",          "--fork", "--",     "unshare",
-                                  "--user",  "--map-root-user", "--pid",  "--fork", "--mount-proc",
-                                  "--",      "sleep",           "600",    nullptr};
-            ::execvp(argv[0], const_cast<char* const*>(argv));
-            ::_exit(127);
-        }
+        outer_ = nslab::command::start({.argv = {"unshare", "--time", "--fork", "--", "unshare",
+                                                 "--user", "--map-root-user", "--pid", "--fork",
+                                                 "--mount-proc", "--", "sleep", "600"},
+                                        .own_process_group = true})
+                     .pid;
         // The sleep is two generations below, PID 1 of its namespace.
         for (int i = 0; i < 1000 && inner_ <= 0; ++i) {
             pid_t p = outer_;

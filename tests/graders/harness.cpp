@@ -6,7 +6,6 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 
 #include "nslab/cgroupfs.hpp"
 #include "nslab/cli.hpp"
+#include "nslab/command.hpp"
 #include "nslab/errors.hpp"
 #include "nslab/net_host.hpp"
 #include "nslab/netlink.hpp"
@@ -34,10 +34,6 @@ namespace {
 std::string env_or(const char* name, const char* fallback) {
     const char* value = std::getenv(name);
     return value && *value ? value : fallback;
-}
-
-int pidfd_open(pid_t pid) {
-    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
 
 }  // namespace
@@ -165,18 +161,9 @@ void expect_ends(Running& c, int expected, const std::string& what) {
 }
 
 int wait_with_timeout(pid_t pid, std::chrono::seconds timeout, bool* timed_out) {
-    nslab::Fd pidfd(pidfd_open(pid));
-    pollfd p{pidfd.get(), POLLIN, 0};
-    int ready = pidfd ? ::poll(&p, 1, static_cast<int>(timeout.count() * 1000)) : 1;
-    if (ready == 0) {
-        *timed_out = true;
-        ::kill(pid, SIGKILL);
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) == -1 && errno == EINTR) {}
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return -1;
+    auto ended = nslab::command::wait_until(pid, std::chrono::steady_clock::now() + timeout);
+    if (ended.timed_out) *timed_out = true;
+    return nslab::exit_status_of(ended.status);
 }
 
 namespace {
@@ -203,34 +190,24 @@ std::optional<std::pair<uid_t, gid_t>> run_as;
 pid_t spawn(int lab_number, const std::vector<std::string>& options,
             const std::vector<std::string>& command, nslab::Fd& in, nslab::Fd& out,
             nslab::Fd& err) {
-    auto [in_r, in_w] = nslab::sys::pipe2(0);
-    auto [out_r, out_w] = nslab::sys::pipe2(0);
-    auto [err_r, err_w] = nslab::sys::pipe2(0);
+    using nslab::command::Stream;
     std::vector<std::string> argv{lab_executable(lab_number)};
     argv.insert(argv.end(), options.begin(), options.end());
     argv.push_back("--");
     argv.insert(argv.end(), command.begin(), command.end());
     if (nslab::lab_has(lab_number, nslab::Layer::net)) enter_scratch_network();
-    pid_t pid = nslab::sys::fork();
-    if (pid == 0) {
-        ::dup2(in_r.get(), 0);
-        ::dup2(out_w.get(), 1);
-        ::dup2(err_w.get(), 2);
-        ::setpgid(0, 0);  // a signal for the test runner must not reach the lab
-        if (run_as && (::setgroups(0, nullptr) != 0 ||
-                       ::setresgid(run_as->second, run_as->second, run_as->second) != 0 ||
-                       ::setresuid(run_as->first, run_as->first, run_as->first) != 0))
-            ::_exit(126);
-        std::vector<char*> args;
-        for (auto& a : argv) args.push_back(a.data());
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        ::_exit(127);
-    }
-    in = std::move(in_w);
-    out = std::move(out_r);
-    err = std::move(err_r);
-    return pid;
+    nslab::command::Child child = nslab::command::start({
+        .argv = argv,
+        .in = Stream::pipe(),
+        .out = Stream::pipe(),
+        .err = Stream::pipe(),
+        .own_process_group = true,  // a signal for the test runner must not reach the lab
+        .as_user = run_as,
+    });
+    in = std::move(child.in);
+    out = std::move(child.out);
+    err = std::move(child.err);
+    return child.pid;
 }
 
 RunAs::RunAs(uid_t uid, gid_t gid) {
@@ -451,12 +428,7 @@ std::vector<pid_t> nspid_of(pid_t pid) {
 }
 
 std::string run_host(const std::string& shell_command) {
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(shell_command.c_str(), "r"), ::pclose);
-    if (!pipe) return {};
-    std::string text;
-    char buffer[4096];
-    while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe.get())) text.append(buffer, n);
-    return text;
+    return nslab::command::output_of({"/bin/sh", "-c", shell_command});
 }
 
 std::map<std::string, std::string> key_values(const std::string& text) {

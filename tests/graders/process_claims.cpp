@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "harness.hpp"
+#include "nslab/command.hpp"
 #include "nslab/observe.hpp"
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
@@ -20,14 +21,7 @@ class Sleeper {
         std::vector<std::string> argv{"unshare"};
         argv.insert(argv.end(), unshare_flags.begin(), unshare_flags.end());
         argv.insert(argv.end(), {"sleep", "60"});
-        pid_ = nslab::sys::fork();
-        if (pid_ == 0) {
-            std::vector<char*> args;
-            for (auto& a : argv) args.push_back(a.data());
-            args.push_back(nullptr);
-            ::execvp(args[0], args.data());
-            ::_exit(127);
-        }
+        pid_ = nslab::command::start({.argv = argv}).pid;
         // With --fork, the sleeper is unshare's child; wait until it exists.
         target_ = pid_;
         bool forks = false;

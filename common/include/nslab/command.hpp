@@ -34,7 +34,8 @@ int wait_forwarding_signals(pid_t child);
 // A wait(2) status as an exit status: the code, or 128 + the signal.
 int exit_status_of(int wait_status);
 
-// 126 or 127 for an errno from execve(2), else 125.
+// The exit status for an errno from execve(2): 127 (not found) for ENOENT
+// or ENOTDIR, else 126 (not executable).
 int exit_status_for_exec_error(int error);
 
 namespace command {

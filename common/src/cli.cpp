@@ -60,6 +60,11 @@ constexpr OptionSpec option_specs[] = {
     {"boottime-offset", "S", "move CLOCK_BOOTTIME (and /proc/uptime) by S seconds inside"},
     {"pid", "PID", "the container to join: the host PID of its first process", LabKind::join},
     {"pid-file", "FILE", "read that PID from FILE (as written by --pid-file)", LabKind::join},
+    {"layer", "DIR",
+     "a read-only image layer above the rootfs (the lowest layer); repeatable, lowest first",
+     LabKind::build, true},
+    {"keep-changes", "DIR",
+     "keep what the container wrote (its upper directory) as a new layer DIR, like docker commit"},
 };
 
 // Calls f(name) for each option `lab` brings itself, in the table's order.
@@ -271,6 +276,11 @@ ParsedCommandLine parse_command_line(int number, int argc, const char* const* ar
         cfg.monotonic_offset = parse::seconds("--monotonic-offset", text("monotonic-offset"));
     if (vm.count("boottime-offset"))
         cfg.boottime_offset = parse::seconds("--boottime-offset", text("boottime-offset"));
+
+    if (vm.count("layer")) cfg.layers = list("layer");
+    if (vm.count("keep-changes")) cfg.keep_changes = text("keep-changes");
+    if (vm.count("keep-changes") && cfg.keep_changes.empty())
+        throw UsageError("--keep-changes needs a directory name");
 
     if (lab.kind == LabKind::inspect) {
         positionals.insert(positionals.end(), cfg.command.begin(), cfg.command.end());

@@ -8,6 +8,7 @@
 #include "nslab/container.hpp"
 
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -23,8 +24,10 @@
 #include "nslab/errors.hpp"
 #include "nslab/exec_plan.hpp"
 #include "nslab/idmap.hpp"
+#include "nslab/image_store.hpp"
 #include "nslab/layers/cgroup.hpp"
 #include "nslab/layers/exec.hpp"
+#include "nslab/layers/image.hpp"
 #include "nslab/layers/ipc.hpp"
 #include "nslab/layers/mount.hpp"
 #include "nslab/layers/net.hpp"
@@ -109,9 +112,25 @@ void time_inside(const Config& cfg) {
     time::enter_new_namespace();
 }
 
+// Lab 10: the overlay of the image's layers, mounted where it cannot
+// propagate to the host (every mount private first: lab 02's step 2 again,
+// since the overlay must exist before the mount layer pivots to it). Returns
+// the Config the mount layer then takes: its rootfs is the overlay, and
+// that root stays writable, since its writes go to the container's own
+// upper directory and no layer is ever written.
+Config root_of_image(const Config& cfg, const image_store::Overlay& overlay) {
+    sys::mount("", "/", "", MS_REC | MS_PRIVATE);
+    image::mount_root(cfg, overlay);
+    Config on_overlay = cfg;
+    on_overlay.rootfs = overlay.merged;
+    on_overlay.rootfs_writable = true;
+    return on_overlay;
+}
+
 // The container's first process. Nothing throws out of it: a failure is
 // reported to the parent over the sync pipe and the child exits 125.
-int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net, SyncPipe& sync,
+int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net,
+               const image_store::Overlay& overlay, SyncPipe& sync,
                const sigset_t& original_mask) noexcept {
     try {
         sync.become_child();
@@ -129,9 +148,11 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net, 
              [&] { time_inside(cfg); });  // with --userns: a time namespace it owns, entered
         step("net: lo, eth0 address, route", Layer::net, [&] { net::in_child(cfg, net); });
         step("uts: hostname", Layer::uts, [&] { uts::in_child(cfg); });
+        Config root = cfg;  // lab 10: the mount layer's rootfs is the image's overlay
+        step("image: overlay root", Layer::image, [&] { root = root_of_image(cfg, overlay); });
         step("mount: pivot_root and mounts", Layer::mount, [&] {
-            mount::in_child(cfg);        // private /, pivot_root, /proc /dev /sys /tmp
-            mount_plan::lock_down(cfg);  // / read-only, nosuid, nodev; /proc is procfs
+            mount::in_child(root);        // private /, pivot_root, /proc /dev /sys /tmp
+            mount_plan::lock_down(root);  // / read-only, nosuid, nodev; /proc is procfs
         });
         step("cgroup: namespace, cgroupfs", Layer::cgroup, [&] { cgroup::in_child(); });
         step("ipc: mqueue", Layer::ipc, [&] { ipc::in_child(); });
@@ -245,6 +266,8 @@ int run_container(const Config& cfg) {
         if (cfg.has(Layer::mount)) mount_plan::check_rootfs(cfg);  // pivot_root can use it
         if (cfg.has(Layer::time)) time_plan::check(cfg);  // offsets the kernel takes; timens here
     });
+    step("checks: image layers", Layer::image,
+         [&] { image_store::check(cfg); });  // --layer directories, --keep-changes
     step("time namespace", cfg.has(Layer::time) && !time_plan::made_by_child(cfg),
          [&] { time::new_namespace_with_offsets(cfg); });  // unshare(CLONE_NEWTIME), offsets
     cgroup::State cgroup;
@@ -259,13 +282,18 @@ int run_container(const Config& cfg) {
     });
     step("address lease", Layer::net, [&] { net = net::before_clone(cfg); });
 
+    image_store::Overlay overlay;  // nothing to remove until made
+    ScopeGuard remove_overlay([&] { image_store::after_exit(cfg, overlay); });
+    step("image: container directories", Layer::image,
+         [&] { overlay = image_store::prepare(cfg); });  // upper, work, merged
+
     SyncPipe sync;
     sys::CloneArgs args{.flags = namespace_flags(cfg)};
     if (cfg.has(Layer::cgroup)) cgroup::clone_into(cgroup, args);  // v2: born in its cgroup
     pid_t child = -1;
     try {
-        child = pid::clone_child(cfg, args,
-                                 [&] { return child_main(cfg, cgroup, net, sync, original_mask); });
+        child = pid::clone_child(
+            cfg, args, [&] { return child_main(cfg, cgroup, net, overlay, sync, original_mask); });
     } catch (const std::system_error& e) {
         idmap::rethrow_explained(cfg, e);  // name the sysctl that forbids user namespaces
     }
@@ -316,6 +344,9 @@ int run_container(const Config& cfg) {
     remove_cgroup.dismiss();
     step("teardown: cgroup", Layer::cgroup,
          [&] { status = cgroup::after_exit(cfg, cgroup, status); });  // report an OOM kill; rmdir
+    remove_overlay.dismiss();
+    step("teardown: image directories", Layer::image,
+         [&] { image_store::after_exit(cfg, overlay); });  // --keep-changes; the upper directory
     pid_file.remove();
     timings.total("until exit");
     timings.print(cfg.program);

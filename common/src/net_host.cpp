@@ -24,15 +24,6 @@ using net_plan::LeaseRecord;
 
 constexpr std::string_view new_prefix = ".new-";  // a record not yet linked to an address
 
-std::optional<unsigned long long> start_time_of(pid_t pid) {
-    try {
-        return net_plan::start_time_from_stat(
-            sys::read_file("/proc/" + std::to_string(pid) + "/stat"));
-    } catch (const std::system_error&) {
-        return {};  // no such process
-    }
-}
-
 bool owner_alive(const LeaseRecord& r) {
     return start_time_of(r.pid) == r.start_time;
 }
@@ -194,6 +185,15 @@ std::vector<std::string> cleanup_stale() {
             removed.push_back("removed bridge " + bridge + " (no ports left)");
     }
     return removed;
+}
+
+std::optional<unsigned long long> start_time_of(pid_t pid) {
+    try {
+        return net_plan::start_time_from_stat(
+            sys::read_file("/proc/" + std::to_string(pid) + "/stat"));
+    } catch (const std::system_error&) {
+        return {};  // no such process
+    }
 }
 
 }  // namespace nslab::net

@@ -72,6 +72,7 @@ struct HostState {
     std::set<std::string> leases;   // /run/nslab/leases
     std::set<std::string> netns;    // /run/netns
     std::set<std::string> tmp;      // our /tmp
+    std::set<std::string> images;   // lab 10's container directories (image_store::state_root)
 };
 HostState snapshot();
 

@@ -19,6 +19,7 @@
 #include "nslab/cgroupfs.hpp"
 #include "nslab/cli.hpp"
 #include "nslab/command.hpp"
+#include "nslab/image_store.hpp"
 #include "nslab/net_host.hpp"
 #include "nslab/net_plan.hpp"
 #include "nslab/netlink.hpp"
@@ -228,6 +229,7 @@ std::vector<std::string> differences(const HostState& before, const HostState& a
     compare("file", before.tmp, after.tmp, nullptr, out);
     compare("cgroup", before.cgroups, after.cgroups, &ours, out);
     compare("lease", before.leases, after.leases, &ours, out);
+    compare("container directory", before.images, after.images, &ours, out);
     return out;
 }
 
@@ -246,19 +248,24 @@ HostState snapshot() {
             s.links.insert(l.name + " " + (l.kind.empty() ? "-" : l.kind) +
                            (l.master ? " port of " + names[l.master] : ""));
     walk("/sys/fs/cgroup", 4, "nslab", s.cgroups);
-    std::set<std::string> leases;
-    walk(nslab::net::lease_dir, 1, "", leases);
-    for (const auto& path : leases) {
-        std::string record;
-        try {
-            record = sys::read_file(path);
-        } catch (const std::system_error&) {}
-        size_t at = record.find("pid=");
-        s.leases.insert(path +
-                        (at == std::string::npos
-                             ? std::string()
-                             : " pid=" + std::to_string(std::atoi(record.c_str() + at + 4))));
-    }
+    // A lease file and a container directory's owner file name their runtime.
+    auto with_owner = [](const std::string& dir, const std::string& record_name,
+                         std::set<std::string>& out) {
+        std::set<std::string> paths;
+        walk(dir, 1, "", paths);
+        for (const auto& path : paths) {
+            std::string record;
+            try {
+                record = sys::read_file(path + record_name);
+            } catch (const std::system_error&) {}
+            size_t at = record.find("pid=");
+            out.insert(path + (at == std::string::npos
+                                   ? std::string()
+                                   : " pid=" + std::to_string(std::atoi(record.c_str() + at + 4))));
+        }
+    };
+    with_owner(nslab::net::lease_dir, "", s.leases);
+    with_owner(nslab::image_store::state_root, "/owner", s.images);
     walk("/run/netns", 1, "", s.netns);
     walk("/tmp", 3, "", s.tmp);
     // The build tree we run from (kept under /tmp) is not the runs' litter.

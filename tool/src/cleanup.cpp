@@ -22,6 +22,7 @@
 
 #include "nslab/cgroupfs.hpp"
 #include "nslab/fd.hpp"
+#include "nslab/image_store.hpp"
 #include "nslab/net_host.hpp"
 #include "nslab/sys.hpp"
 
@@ -183,6 +184,8 @@ int cleanup(const std::vector<std::string>& args) {
     for (auto& path : nslab::cgroup::cleanup_stale(&errors))
         removed.push_back("removed cgroup " + path);
     for (auto& line : remove_empty_parents()) removed.push_back(std::move(line));
+    for (auto& path : nslab::image_store::cleanup_stale(&errors))
+        removed.push_back("removed container directory " + path);
     for (auto& line : remove_dead_graders_queues(errors)) removed.push_back(std::move(line));
     for (auto& line : remove_dead_graders_segments(errors)) removed.push_back(std::move(line));
     for (const auto& line : removed) std::cout << line << "\n";

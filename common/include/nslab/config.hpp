@@ -73,6 +73,11 @@ struct Config {
     // lab 09
     pid_t target = 0;  // the running container to join
 
+    // lab 10: the image is the rootfs (its lowest layer) and the --layer
+    // directories above it, lowest first, as a Dockerfile stacks them.
+    std::vector<std::string> layers;
+    std::string keep_changes;  // --keep-changes DIR: the upper directory becomes DIR
+
     // Is this layer part of the running lab? (a join lab builds nothing.)
     bool has(Layer layer) const { return lab_has(lab, layer); }
     // Does the container get a user namespace? (lab 05's layer, with --userns)

@@ -22,7 +22,8 @@ enum class Layer : int {
     user = 5,
     cgroup = 6,
     time = 7,
-    ipc = 8
+    ipc = 8,
+    image = 10
 };
 
 // Which layers a lab's executable has: one bit per Layer.
@@ -53,7 +54,7 @@ class LayerSet {
 
 enum class LabKind {
     inspect,  // looks at processes, makes nothing (lab 00)
-    build,    // builds a container from its layers (labs 01-08)
+    build,    // builds a container from its layers (labs 01-08, 10)
     join,     // joins a running container (lab 09)
 };
 
@@ -102,6 +103,9 @@ inline constexpr Lab lab_table[] = {
      {},
      "pid pid-file",
      "Run COMMAND inside a running container (setns), like docker exec."},
+    {10, "image", LabKind::build, Layer::image, LayerSet::through(Layer::ipc) | Layer::image,
+     "layer keep-changes",
+     "Run COMMAND in every namespace type, on a copy-on-write root made of image layers."},
 };
 
 // What the orchestrator and the build rely on: numbers in order, and every

@@ -53,6 +53,11 @@ class Lease {
 // The layer is on and the container is on the bridge (--net bridge).
 bool bridged(const Config& cfg);
 
+// When process `pid` started (/proc/PID/stat, field 22), nothing when it is
+// gone: a PID with its start time names one process, even after PID reuse.
+// Lease files and lab 10's container directories record their runtime so.
+std::optional<unsigned long long> start_time_of(pid_t pid);
+
 // The lease for this container: --ip or the next free address of the subnet
 // ($NSLAB_SUBNET or 10.88.0.0/16) in /run/nslab/leases.
 Lease take_lease(const Config& cfg);

@@ -1,0 +1,156 @@
+#include "nslab/image_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+
+#include "nslab/fd.hpp"
+#include "nslab/idmap.hpp"
+#include "nslab/net_host.hpp"
+#include "nslab/sys.hpp"
+
+namespace nslab::image_store {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// "pid=N start=T\n": the runtime that owns a container's directory.
+std::string owner_record() {
+    const pid_t me = ::getpid();
+    return "pid=" + std::to_string(me) +
+           " start=" + std::to_string(net::start_time_of(me).value_or(0)) + "\n";
+}
+
+bool owner_alive(const std::string& record) {
+    long long pid = 0;
+    unsigned long long start = 0;
+    if (std::sscanf(record.c_str(), "pid=%lld start=%llu", &pid, &start) != 2 || pid <= 0)
+        return false;
+    return net::start_time_of(static_cast<pid_t>(pid)) == start;
+}
+
+// The host uid and gid the container's root is (itself without --userns).
+std::pair<uid_t, gid_t> root_of(const Config& cfg) {
+    if (!cfg.has(Layer::user) || !cfg.userns) return {::geteuid(), ::getegid()};
+    const idmap::Plan maps = idmap::plan(cfg);
+    auto outside_of_zero = [](const std::string& text, unsigned fallback) {
+        std::istringstream lines(text);
+        unsigned inside = 0, outside = 0, count = 0;
+        while (lines >> inside >> outside >> count)
+            if (inside == 0) return outside;
+        return fallback;
+    };
+    return {outside_of_zero(maps.uid_map, ::geteuid()), outside_of_zero(maps.gid_map, ::getegid())};
+}
+
+void remove_all(const std::string& path) noexcept {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+}
+
+}  // namespace
+
+Overlay plan(const Config& cfg) {
+    Overlay overlay;
+    overlay.layers.push_back(cfg.rootfs);
+    overlay.layers.insert(overlay.layers.end(), cfg.layers.begin(), cfg.layers.end());
+    overlay.dir = std::string(state_root) + "/" + cfg.id;
+    overlay.upper = overlay.dir + "/upper";
+    overlay.work = overlay.dir + "/work";
+    overlay.merged = overlay.dir + "/merged";
+    return overlay;
+}
+
+void check(const Config& cfg) {
+    if (!cfg.has(Layer::image)) return;
+    for (const std::string& layer : cfg.layers) {
+        const std::string option = "--layer " + layer;
+        struct stat st {};
+        if (::stat(layer.c_str(), &st) != 0)
+            throw std::runtime_error(option + ": " + std::strerror(errno));
+        if (!S_ISDIR(st.st_mode)) throw std::runtime_error(option + ": not a directory");
+    }
+    for (const std::string& layer : plan(cfg).layers)
+        if (layer.find_first_of(",:\\") != std::string::npos)
+            throw std::runtime_error("layer " + layer +
+                                     ": a path with ',', ':' or '\\' cannot be an overlayfs layer");
+    if (cfg.keep_changes.empty()) return;
+    const std::string option = "--keep-changes " + cfg.keep_changes;
+    struct stat st {};
+    if (::lstat(cfg.keep_changes.c_str(), &st) == 0)
+        throw std::runtime_error(option + ": exists already (a new layer goes to a new directory)");
+    fs::path parent = fs::absolute(cfg.keep_changes).parent_path();
+    struct stat where {
+    }, state{};
+    if (::stat(parent.c_str(), &where) != 0 || !S_ISDIR(where.st_mode))
+        throw std::runtime_error(option + ": no directory " + parent.string() + " to make it in");
+    sys::mkdir_p(state_root, 0711);
+    sys::check(::stat(state_root, &state), std::string("stat(") + state_root + ")");
+    if (where.st_dev != state.st_dev)
+        throw std::runtime_error(option + ": not on the file system of " + state_root +
+                                 ", where the upper directory is (it is renamed, not copied)");
+}
+
+Overlay prepare(const Config& cfg) {
+    if (!cfg.has(Layer::image)) return {};
+    Overlay overlay = plan(cfg);
+    sys::mkdir_p(state_root, 0711);
+    sys::mkdir_new(overlay.dir, 0700);
+    ScopeGuard remove_it([&] { remove_all(overlay.dir); });
+    {
+        const std::string record = owner_record(), path = overlay.dir + "/owner";
+        Fd owner = sys::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        sys::check(::write(owner.get(), record.data(), record.size()), "write(" + path + ")");
+    }
+    const auto [uid, gid] = root_of(cfg);
+    for (const std::string& dir : {overlay.upper, overlay.work, overlay.merged}) {
+        sys::mkdir_new(dir, 0755);
+        sys::check(::chown(dir.c_str(), uid, gid), "chown(" + dir + ")");
+    }
+    // The container's root must reach its directories: 0711 lets it pass.
+    sys::check(::chmod(overlay.dir.c_str(), 0711), "chmod(" + overlay.dir + ")");
+    remove_it.dismiss();
+    return overlay;
+}
+
+void after_exit(const Config& cfg, const Overlay& overlay) noexcept {
+    if (overlay.dir.empty()) return;
+    if (!cfg.keep_changes.empty() && ::rename(overlay.upper.c_str(), cfg.keep_changes.c_str()) != 0)
+        std::fprintf(stderr, "%s: --keep-changes %s: %s\n", cfg.program.c_str(),
+                     cfg.keep_changes.c_str(), std::strerror(errno));
+    remove_all(overlay.dir);
+}
+
+std::vector<std::string> cleanup_stale(std::vector<std::string>* errors) {
+    std::vector<std::string> removed;
+    std::error_code none;
+    for (const auto& entry : fs::directory_iterator(state_root, none)) {
+        std::string record;
+        try {
+            record = sys::read_file(entry.path().string() + "/owner");
+        } catch (const std::system_error&) {
+            // prepare() writes the owner file right after mkdir: a directory
+            // without one is either that instant or a runtime killed in it.
+            struct stat st {};
+            if (::stat(entry.path().c_str(), &st) == 0 && ::time(nullptr) - st.st_mtime < 10)
+                continue;
+        }
+        if (!record.empty() && owner_alive(record)) continue;
+        std::error_code failed;
+        fs::remove_all(entry.path(), failed);
+        if (failed && errors)
+            errors->push_back("cannot remove " + entry.path().string() + ": " + failed.message());
+        else
+            removed.push_back(entry.path().string());
+    }
+    return removed;
+}
+
+}  // namespace nslab::image_store

@@ -1,0 +1,183 @@
+// Lab 10's claims: the container's root is an overlay of the image's layers
+// (top first), its writes stay in its own upper directory, which is gone at
+// exit (or kept with --keep-changes), and no layer is ever written.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "harness.hpp"
+#include "nslab/image_store.hpp"
+#include "nslab/sys.hpp"
+
+using namespace grader;
+
+namespace {
+
+void write_file(const std::string& path, const std::string& text) {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::ofstream(path) << text;
+}
+
+// Two layers above a private copy of the rootfs: "a" (lower) and "b" (upper),
+// each with its own /etc/layer-id; only a has /only-a.
+struct Image {
+    TempDir rootfs{TempDir::Holding::rootfs};
+    TempDir layers;
+    std::string a = layers.path() + "/a", b = layers.path() + "/b";
+    Image() {
+        write_file(a + "/etc/layer-id", "a\n");
+        write_file(a + "/only-a", "from a\n");
+        write_file(b + "/etc/layer-id", "b\n");
+    }
+    std::vector<std::string> options(std::vector<std::string> more = {}) const {
+        std::vector<std::string> all = {"--net",   "none", "--rootfs", rootfs.path(),
+                                        "--layer", a,      "--layer",  b};
+        all.insert(all.end(), more.begin(), more.end());
+        return all;
+    }
+    // Every name, size and mode under the rootfs and the layers, and the
+    // contents of the files the claims write to: what "never written" compares.
+    std::string listing() const {
+        return run_host("cd " + rootfs.path() + " && find . " + layers.path() +
+                        " -printf '%p %s %m %y\\n' | sort; cat " + rootfs.path() + "/etc/passwd " +
+                        a + "/etc/layer-id " + b + "/etc/layer-id");
+    }
+};
+
+// The mount options of "/" in a mountinfo text.
+std::string root_options(const std::string& mountinfo) {
+    std::istringstream lines(mountinfo);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream fields(line);
+        std::string id, parent, device, root, mount_point;
+        fields >> id >> parent >> device >> root >> mount_point;
+        if (mount_point != "/") continue;
+        size_t dash = line.find(" - ");
+        return dash == std::string::npos ? "" : line.substr(dash + 3);
+    }
+    return "";
+}
+
+std::string option_value(const std::string& options, const std::string& name) {
+    size_t at = options.find(name + "=");
+    if (at == std::string::npos) return "";
+    size_t start = at + name.size() + 1;
+    return options.substr(start, options.find_first_of(", ", start) - start);
+}
+
+}  // namespace
+
+TEST(Image, RootIsAnOverlayOfTheLayersTopFirst) {
+    claim(3, "lab10 steps 1 and 2 (overlay options, mount)");
+    Image image;
+    Result r = run(lab(), image.options(),
+                   {"/bin/sh", "-c", "cat /etc/layer-id /only-a; cat /proc/self/mountinfo"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const std::string options = root_options(r.out);
+    EXPECT_EQ(options.rfind("overlay ", 0), 0u)
+        << "/ inside should be an overlay file system; its mountinfo line says: " << options;
+    EXPECT_EQ(option_value(options, "lowerdir"),
+              image.b + ":" + image.a + ":" + image.rootfs.path())
+        << "lowerdir should list the layers top first (the last --layer, ..., the rootfs): "
+        << options;
+    EXPECT_EQ(r.out.rfind("b\nfrom a\n", 0), 0u)
+        << "/etc/layer-id should come from the top layer (b) and /only-a from a:\n"
+        << r.out;
+}
+
+TEST(Image, WritesNeverReachTheImage) {
+    claim(3, "lab10 step 2 (the layers are lower, the writes go up)");
+    Image image;
+    const std::string before = image.listing();
+    Result r = run(lab(), image.options(),
+                   {"/bin/sh", "-c",
+                    "echo new > /new-file && echo intruder >> /etc/passwd && "
+                    "echo c > /etc/layer-id && rm /only-a && mkdir /new-dir && echo written"});
+    ASSERT_EQ(r.status, 0) << "the container should be able to write anywhere in its root: "
+                           << r.err;
+    EXPECT_EQ(r.out, "written\n");
+    EXPECT_EQ(image.listing(), before)
+        << "the rootfs or a layer changed: a container's writes must stay in its own upper "
+           "directory";
+}
+
+TEST(Image, DeletedLowerFileStaysHidden) {
+    claim(2, "lab10 step 2 (a whiteout in the upper directory)");
+    Image image;
+    Result r = run(lab(), image.options(),
+                   {"/bin/sh", "-c",
+                    "rm /only-a /etc/layer-id; test -e /only-a && echo only-a; "
+                    "test -e /etc/layer-id && echo layer-id; ls / /etc | grep -x only-a; "
+                    "echo done"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "done\n")
+        << "a deleted lower file must stay deleted inside (a whiteout hides it):\n"
+        << r.out;
+    EXPECT_TRUE(std::filesystem::exists(image.a + "/only-a")) << "the layer lost /only-a";
+}
+
+TEST(Image, SecondContainerSeesNoneOfTheFirstsWrites) {
+    claim(3, "lab10 step 1 (an upper directory of its own)");
+    Image image;
+    auto first = Running::start(
+        lab(), image.options(),
+        {"/bin/sh", "-c", "echo first > /etc/layer-id && touch /marker && echo ready && cat"});
+    Result second =
+        run(lab(), image.options(),
+            {"/bin/sh", "-c", "cat /etc/layer-id; test -e /marker && echo marker; echo done"});
+    first.close_stdin();
+    EXPECT_EQ(first.finish().status, 0);
+    ASSERT_EQ(second.status, 0) << second.err;
+    EXPECT_EQ(second.out, "b\ndone\n")
+        << "a second container of the same image saw the first one's writes:\n"
+        << second.out;
+}
+
+TEST(Image, UpperDirectoryIsGoneAtExit) {
+    claim(2, "lab10 step 1 (upperdir and workdir in the container's own directory)");
+    Image image;
+    Result r = run(lab(), image.options(), {"/bin/sh", "-c", "touch /x; cat /proc/self/mountinfo"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const std::string options = root_options(r.out);
+    const std::string upper = option_value(options, "upperdir");
+    const std::string work = option_value(options, "workdir");
+    const std::string own = std::string(nslab::image_store::state_root) + "/";
+    EXPECT_TRUE(upper.rfind(own, 0) == 0 && work.rfind(own, 0) == 0 &&
+                std::filesystem::path(upper).parent_path() ==
+                    std::filesystem::path(work).parent_path())
+        << "upperdir and workdir should be side by side in the container's directory under " << own
+        << ": " << options;
+    EXPECT_FALSE(upper.empty() || std::filesystem::exists(upper))
+        << "the upper directory " << upper << " is still there after the exit";
+    EXPECT_FALSE(work.empty() || std::filesystem::exists(work))
+        << "the work directory " << work << " is still there after the exit";
+}
+
+TEST(Image, KeepChangesMakesALayer) {
+    claim(2, "lab10 step 2 (--keep-changes: the upper directory is a layer)");
+    Image image;
+    const std::string kept = std::string(nslab::image_store::state_root) + "/../grader-kept-" +
+                             std::to_string(::getpid());
+    struct Remove {
+        std::string path;
+        ~Remove() {
+            std::error_code ignored;
+            std::filesystem::remove_all(path, ignored);
+        }
+    } remove{kept};
+    Result r = run(lab(), image.options({"--keep-changes", kept}),
+                   {"/bin/sh", "-c", "echo kept > /kept && rm /only-a"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_TRUE(std::filesystem::is_directory(kept))
+        << "--keep-changes " << kept << " made nothing";
+    Result next = run(lab(), image.options({"--layer", kept}),
+                      {"/bin/sh", "-c", "cat /kept; test -e /only-a && echo only-a; echo done"});
+    ASSERT_EQ(next.status, 0) << next.err;
+    EXPECT_EQ(next.out, "kept\ndone\n")
+        << "a container on the kept layer should see its file, and not the file it deleted:\n"
+        << next.out;
+}

@@ -282,10 +282,11 @@ int run_container(const Config& cfg) {
     });
     step("address lease", Layer::net, [&] { net = net::before_clone(cfg); });
 
+    // Lab 10: the container's directories are made once its id maps exist
+    // (their owner is its root); the child knows their names already.
+    const image_store::Overlay planned = image_store::plan(cfg);
     image_store::Overlay overlay;  // nothing to remove until made
     ScopeGuard remove_overlay([&] { image_store::after_exit(cfg, overlay); });
-    step("image: container directories", Layer::image,
-         [&] { overlay = image_store::prepare(cfg); });  // upper, work, merged
 
     SyncPipe sync;
     sys::CloneArgs args{.flags = namespace_flags(cfg)};
@@ -293,7 +294,7 @@ int run_container(const Config& cfg) {
     pid_t child = -1;
     try {
         child = pid::clone_child(
-            cfg, args, [&] { return child_main(cfg, cgroup, net, overlay, sync, original_mask); });
+            cfg, args, [&] { return child_main(cfg, cgroup, net, planned, sync, original_mask); });
     } catch (const std::system_error& e) {
         idmap::rethrow_explained(cfg, e);  // name the sysctl that forbids user namespaces
     }
@@ -309,6 +310,8 @@ int run_container(const Config& cfg) {
          [&] { user::in_parent(cfg, child); });  // uid_map, setgroups, gid_map
     step("veth and bridge", Layer::net,
          [&] { net::in_parent(cfg, net, child); });  // bridge, veth pair, one end inside
+    step("image: container directories", Layer::image,
+         [&] { overlay = image_store::prepare(cfg); });  // upper, work, merged
 
     sync.let_child_go();  // the child sets itself up
     SyncPipe::Report report = sync.wait_child();

@@ -50,6 +50,20 @@ std::pair<uid_t, gid_t> root_of(const Config& cfg) {
     return {outside_of_zero(maps.uid_map, ::geteuid()), outside_of_zero(maps.gid_map, ::getegid())};
 }
 
+// A rootless caller's /tmp/nslab-<uid>: a directory of its own, never a
+// name someone else made (in /tmp anyone may make any name first).
+void make_own_base(const std::string& root) {
+    const std::string base = fs::path(root).parent_path().string();
+    if (::mkdir(base.c_str(), 0700) != 0 && errno != EEXIST) sys::fail("mkdir(" + base + ")");
+    struct stat st {};
+    sys::check(::lstat(base.c_str(), &st), "lstat(" + base + ")");
+    if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 077) != 0)
+        throw std::runtime_error(base +
+                                 " is not a directory of yours that only you may use; "
+                                 "remove it, or run as root");
+    sys::mkdir(root, 0700);
+}
+
 void remove_all(const std::string& path) noexcept {
     std::error_code ignored;
     fs::remove_all(path, ignored);
@@ -57,11 +71,17 @@ void remove_all(const std::string& path) noexcept {
 
 }  // namespace
 
+std::string state_root_for(uid_t euid) {
+    if (euid == 0) return state_root;
+    return "/tmp/nslab-" + std::to_string(euid) + "/containers";
+}
+
 Overlay plan(const Config& cfg) {
     Overlay overlay;
+    overlay.root = state_root_for(::geteuid());
     overlay.layers.push_back(cfg.rootfs);
     overlay.layers.insert(overlay.layers.end(), cfg.layers.begin(), cfg.layers.end());
-    overlay.dir = std::string(state_root) + "/" + cfg.id;
+    overlay.dir = overlay.root + "/" + cfg.id;
     overlay.upper = overlay.dir + "/upper";
     overlay.work = overlay.dir + "/work";
     overlay.merged = overlay.dir + "/merged";
@@ -91,17 +111,21 @@ void check(const Config& cfg) {
     }, state{};
     if (::stat(parent.c_str(), &where) != 0 || !S_ISDIR(where.st_mode))
         throw std::runtime_error(option + ": no directory " + parent.string() + " to make it in");
-    sys::mkdir_p(state_root, 0711);
-    sys::check(::stat(state_root, &state), std::string("stat(") + state_root + ")");
+    const std::string root = state_root_for(::geteuid());
+    const std::string existing = ::geteuid() == 0 ? "/var/lib" : "/tmp";
+    sys::check(::stat(existing.c_str(), &state), "stat(" + existing + ")");
     if (where.st_dev != state.st_dev)
-        throw std::runtime_error(option + ": not on the file system of " + state_root +
+        throw std::runtime_error(option + ": not on the file system of " + root +
                                  ", where the upper directory is (it is renamed, not copied)");
 }
 
 Overlay prepare(const Config& cfg) {
     if (!cfg.has(Layer::image)) return {};
     Overlay overlay = plan(cfg);
-    sys::mkdir_p(state_root, 0711);
+    if (::geteuid() == 0)
+        sys::mkdir_p(overlay.root, 0711);
+    else
+        make_own_base(overlay.root);
     sys::mkdir_new(overlay.dir, 0700);
     ScopeGuard remove_it([&] { remove_all(overlay.dir); });
     {
@@ -126,12 +150,18 @@ void after_exit(const Config& cfg, const Overlay& overlay) noexcept {
         std::fprintf(stderr, "%s: --keep-changes %s: %s\n", cfg.program.c_str(),
                      cfg.keep_changes.c_str(), std::strerror(errno));
     remove_all(overlay.dir);
+    if (overlay.root != state_root) {  // a rootless caller's: gone once empty
+        ::rmdir(overlay.root.c_str());
+        ::rmdir(fs::path(overlay.root).parent_path().c_str());
+    }
 }
 
-std::vector<std::string> cleanup_stale(std::vector<std::string>* errors) {
-    std::vector<std::string> removed;
+namespace {
+
+void cleanup_in(const std::string& root, std::vector<std::string>& removed,
+                std::vector<std::string>* errors) {
     std::error_code none;
-    for (const auto& entry : fs::directory_iterator(state_root, none)) {
+    for (const auto& entry : fs::directory_iterator(root, none)) {
         std::string record;
         try {
             record = sys::read_file(entry.path().string() + "/owner");
@@ -150,6 +180,21 @@ std::vector<std::string> cleanup_stale(std::vector<std::string>* errors) {
         else
             removed.push_back(entry.path().string());
     }
+}
+
+}  // namespace
+
+std::vector<std::string> cleanup_stale(std::vector<std::string>* errors) {
+    std::vector<std::string> removed;
+    cleanup_in(state_root, removed, errors);
+    std::error_code none;
+    for (const auto& entry : fs::directory_iterator("/tmp", none))
+        if (entry.path().filename().string().starts_with("nslab-") &&
+            fs::is_directory(entry.path() / "containers", none)) {
+            cleanup_in((entry.path() / "containers").string(), removed, errors);
+            ::rmdir((entry.path() / "containers").c_str());
+            ::rmdir(entry.path().c_str());
+        }
     return removed;
 }
 

@@ -10,6 +10,8 @@
 // SIGKILLed runtime left behind from one in use.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -17,11 +19,16 @@
 
 namespace nslab::image_store {
 
+// Root's; a rootless runtime (a user, --userns) keeps its containers in
+// /tmp/nslab-<uid>/containers, a 0700 directory of its own (refused when
+// that name is not a directory the user owns), removed once empty.
 inline constexpr const char* state_root = "/var/lib/nslab/containers";
+std::string state_root_for(uid_t euid);
 
 struct Overlay {
     std::vector<std::string> layers;  // the image, lowest first: --rootfs, then each --layer
-    std::string dir;                  // state_root/<id>: this container's own
+    std::string root;                 // state_root_for(the caller)
+    std::string dir;                  // root/<id>: this container's own
     std::string upper;                // dir/upper
     std::string work;                 // dir/work
     std::string merged;               // dir/merged
@@ -38,10 +45,10 @@ Overlay plan(const Config& cfg);
 // the image layer is off.
 void check(const Config& cfg);
 
-// Parent side, before clone: makes dir (0700), upper, work and merged, and
-// the owner file; with --userns, upper and work belong to the container's
-// root (the host uid its 0 maps to). Returns an empty Overlay when the
-// image layer is off.
+// Parent side, once the child exists and its id maps are written (before it
+// may go on): makes dir, upper, work and merged, and the owner file; with
+// --userns, upper, work and merged belong to the container's root (the host
+// uid its 0 maps to). Returns an empty Overlay when the image layer is off.
 Overlay prepare(const Config& cfg);
 
 // Parent side, after the exit: with --keep-changes the upper directory
@@ -49,7 +56,8 @@ Overlay prepare(const Config& cfg);
 // it. Never throws; an empty Overlay is nothing to do.
 void after_exit(const Config& cfg, const Overlay& overlay) noexcept;
 
-// `nslab cleanup`: the directories under state_root whose runtime is gone
+// `nslab cleanup`: the directories under state_root (and under each user's
+// /tmp/nslab-<uid>/containers) whose runtime is gone
 // (its owner file names a process that no longer runs) are removed; returns
 // what was removed, appends what could not be to `errors`.
 std::vector<std::string> cleanup_stale(std::vector<std::string>* errors);

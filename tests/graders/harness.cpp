@@ -21,6 +21,7 @@
 #include "nslab/cli.hpp"
 #include "nslab/command.hpp"
 #include "nslab/errors.hpp"
+#include "nslab/image_store.hpp"
 #include "nslab/net_host.hpp"
 #include "nslab/netlink.hpp"
 #include "nslab/observe.hpp"
@@ -362,6 +363,10 @@ Running::~Running() {
         // veth and bridge it cleans are the scratch network's, never the host's.
         try {
             if (in_scratch_network) nslab::net::cleanup_stale();
+        } catch (const std::exception&) {}
+        // ...and its container directory (lab 10: upper, work, merged).
+        try {
+            nslab::image_store::cleanup_stale(nullptr);
         } catch (const std::exception&) {}
     }
     if (!pid_file_.empty()) ::unlink(pid_file_.c_str());

@@ -96,11 +96,13 @@ struct Counts {
 
 int leaks(std::uint64_t seed, int rounds, bool cleanup) {
     std::mt19937_64 rng(seed);
+    std::string labs;
+    for (int lab : build_labs()) labs += (labs.empty() ? "" : " ") + std::to_string(lab);
     std::printf(
-        "leaks: seed %llu (--seed %llu repeats this run), %d rounds of labs 01-08 x %zu "
+        "leaks: seed %llu (--seed %llu repeats this run), %d rounds of labs %s x %zu "
         "endings\n",
         static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed), rounds,
-        std::size(endings));
+        labs.c_str(), std::size(endings));
     std::fflush(stdout);
     const auto started = Clock::now();
     std::set<pid_t> ours;

@@ -64,7 +64,10 @@ void make_own_base(const std::string& root) {
     sys::mkdir(root, 0700);
 }
 
+// A container's directory, whatever is in it. overlayfs leaves work/work at
+// mode 000, which a rootless owner may not list: it is opened up first.
 void remove_all(const std::string& path) noexcept {
+    ::chmod((path + "/work/work").c_str(), 0700);
     std::error_code ignored;
     fs::remove_all(path, ignored);
 }
@@ -173,6 +176,7 @@ void cleanup_in(const std::string& root, std::vector<std::string>& removed,
                 continue;
         }
         if (!record.empty() && owner_alive(record)) continue;
+        ::chmod((entry.path() / "work/work").c_str(), 0700);
         std::error_code failed;
         fs::remove_all(entry.path(), failed);
         if (failed && errors)

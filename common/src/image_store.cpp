@@ -38,7 +38,7 @@ bool owner_alive(const std::string& record) {
 
 // The host uid and gid the container's root is (itself without --userns).
 std::pair<uid_t, gid_t> root_of(const Config& cfg) {
-    if (!cfg.has(Layer::user) || !cfg.userns) return {::geteuid(), ::getegid()};
+    if (!cfg.makes_userns()) return {::geteuid(), ::getegid()};
     const idmap::Plan maps = idmap::plan(cfg);
     auto outside_of_zero = [](const std::string& text, unsigned fallback) {
         std::istringstream lines(text);
@@ -92,7 +92,6 @@ Overlay plan(const Config& cfg) {
 }
 
 void check(const Config& cfg) {
-    if (!cfg.has(Layer::image)) return;
     for (const std::string& layer : cfg.layers) {
         const std::string option = "--layer " + layer;
         struct stat st {};
@@ -123,7 +122,6 @@ void check(const Config& cfg) {
 }
 
 Overlay prepare(const Config& cfg) {
-    if (!cfg.has(Layer::image)) return {};
     Overlay overlay = plan(cfg);
     if (::geteuid() == 0)
         sys::mkdir_p(overlay.root, 0711);

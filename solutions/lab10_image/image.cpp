@@ -30,7 +30,7 @@ std::string overlay_options(const Config& cfg, const image_store::Overlay& overl
         "lowerdir=" + lower + ",upperdir=" + overlay.upper + ",workdir=" + overlay.work;
     // In a user namespace overlayfs may not write trusted.* attributes: its
     // whiteouts and opaque marks go to user.overlay.* instead.
-    if (cfg.has(Layer::user) && cfg.userns) options += ",userxattr";
+    if (cfg.makes_userns()) options += ",userxattr";
     return options;
 }
 

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "nslab/cli.hpp"
+#include "nslab/errors.hpp"
 
 using namespace nslab;
 
@@ -39,11 +40,13 @@ TEST(ImageStore, PlanStacksTheRootfsLowestAndUsesTheContainersOwnDirectory) {
     EXPECT_EQ(overlay.merged, overlay.dir + "/merged");
 }
 
-TEST(ImageStore, OnlyLab10HasTheImageLayer) {
-    Config cfg = lab10({"/nonexistent"});
-    cfg.lab = 8;
-    EXPECT_EQ(refusal(cfg), "");  // lab 08: nothing to check
-    EXPECT_TRUE(image_store::prepare(cfg).dir.empty());
+TEST(ImageStore, OnlyLab10TakesLayers) {
+    // The orchestrator calls image_store only where the lab has the layer;
+    // elsewhere its options are not on the command line at all.
+    const char* argv[] = {"lab08_ipc", "--layer", "/a", "--", "/bin/true"};
+    EXPECT_THROW(parse_command_line(8, 5, argv), UsageError);
+    EXPECT_FALSE(lab_has(9, Layer::image));
+    EXPECT_FALSE(lab_has(8, Layer::image));
 }
 
 TEST(ImageStore, RefusesWhatOverlayfsCannotTake) {
@@ -66,6 +69,4 @@ TEST(ImageStore, CommandLine) {
     EXPECT_EQ(cfg.layers, (std::vector<std::string>{"/a", "/b"}));
     EXPECT_EQ(cfg.keep_changes, "/k");
     EXPECT_TRUE(cfg.has(Layer::image) && cfg.has(Layer::ipc) && cfg.has(Layer::user));
-    EXPECT_FALSE(lab_has(9, Layer::image));
-    EXPECT_FALSE(lab_has(8, Layer::image));
 }

@@ -41,14 +41,14 @@ Overlay plan(const Config& cfg);
 // can take (no ',', ':' or '\\', which its options would split on), and
 // --keep-changes DIR does not exist yet and its parent is on state_root's
 // file system (the upper directory is renamed there, never copied). Throws
-// std::runtime_error with one line naming the option. Returns at once when
-// the image layer is off.
+// std::runtime_error with one line naming the option. (The orchestrator
+// calls this file only in labs with the image layer.)
 void check(const Config& cfg);
 
 // Parent side, once the child exists and its id maps are written (before it
 // may go on): makes dir, upper, work and merged, and the owner file; with
 // --userns, upper, work and merged belong to the container's root (the host
-// uid its 0 maps to). Returns an empty Overlay when the image layer is off.
+// uid its 0 maps to).
 Overlay prepare(const Config& cfg);
 
 // Parent side, after the exit: with --keep-changes the upper directory

@@ -76,17 +76,18 @@ TEST(Image, RootIsAnOverlayOfTheLayersTopFirst) {
     Image image;
     Result r = run(lab(), image.options(),
                    {"/bin/sh", "-c", "cat /etc/layer-id /only-a; cat /proc/self/mountinfo"});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     const std::string options = root_options(r.out);
     EXPECT_EQ(options.rfind("overlay ", 0), 0u)
-        << "/ inside should be an overlay file system; its mountinfo line says: " << options;
-    EXPECT_EQ(option_value(options, "lowerdir"),
-              image.b + ":" + image.a + ":" + image.rootfs.path())
-        << "lowerdir should list the layers top first (the last --layer, ..., the rootfs): "
-        << options;
+        << "/ inside should be an overlay file system (its line in /proc/self/mountinfo)"
+        << note("overlay overlay ...", options);
+    const std::string top_first = image.b + ":" + image.a + ":" + image.rootfs.path();
+    EXPECT_EQ(option_value(options, "lowerdir"), top_first)
+        << "lowerdir should list the layers top first (the last --layer, ..., the rootfs)"
+        << note("lowerdir=" + top_first, "lowerdir=" + option_value(options, "lowerdir"));
     EXPECT_EQ(r.out.rfind("b\nfrom a\n", 0), 0u)
-        << "/etc/layer-id should come from the top layer (b) and /only-a from a:\n"
-        << r.out;
+        << "/etc/layer-id should come from the top layer (b) and /only-a from a"
+        << note("b, then from a", r.out.substr(0, r.out.find("\n", r.out.find('\n') + 1)));
 }
 
 TEST(Image, WritesNeverReachTheImage) {
@@ -97,9 +98,9 @@ TEST(Image, WritesNeverReachTheImage) {
                    {"/bin/sh", "-c",
                     "echo new > /new-file && echo intruder >> /etc/passwd && "
                     "echo c > /etc/layer-id && rm /only-a && mkdir /new-dir && echo written"});
-    ASSERT_EQ(r.status, 0) << "the container should be able to write anywhere in its root: "
-                           << r.err;
-    EXPECT_EQ(r.out, "written\n");
+    ASSERT_EQ(r.status, 0) << "the container should be able to write anywhere in its root"
+                           << ran(r, 0);
+    EXPECT_EQ(r.out, "written\n") << "every write inside succeeds" << note("written", r.out);
     EXPECT_EQ(image.listing(), before)
         << "the rootfs or a layer changed: a container's writes must stay in its own upper "
            "directory";
@@ -113,10 +114,10 @@ TEST(Image, DeletedLowerFileStaysHidden) {
                     "rm /only-a /etc/layer-id; test -e /only-a && echo only-a; "
                     "test -e /etc/layer-id && echo layer-id; ls / /etc | grep -x only-a; "
                     "echo done"});
-    ASSERT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(r.out, "done\n")
-        << "a deleted lower file must stay deleted inside (a whiteout hides it):\n"
-        << r.out;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
+    EXPECT_EQ(r.out, "done\n") << "a deleted lower file must stay deleted inside (a whiteout "
+                                  "in the upper directory hides it)"
+                               << note("no /only-a, no /etc/layer-id", r.out);
     EXPECT_TRUE(std::filesystem::exists(image.a + "/only-a")) << "the layer lost /only-a";
 }
 
@@ -130,31 +131,34 @@ TEST(Image, SecondContainerSeesNoneOfTheFirstsWrites) {
         run(lab(), image.options(),
             {"/bin/sh", "-c", "cat /etc/layer-id; test -e /marker && echo marker; echo done"});
     first.close_stdin();
-    EXPECT_EQ(first.finish().status, 0);
-    ASSERT_EQ(second.status, 0) << second.err;
+    expect_ends(first, 0, "the first container ends with its command");
+    ASSERT_EQ(second.status, 0) << ran(second, 0);
     EXPECT_EQ(second.out, "b\ndone\n")
-        << "a second container of the same image saw the first one's writes:\n"
-        << second.out;
+        << "a second container of the same image saw the first one's writes"
+        << note("/etc/layer-id from the image (b), no /marker", second.out);
 }
 
 TEST(Image, UpperDirectoryIsGoneAtExit) {
     claim(2, "lab10 step 1 (upperdir and workdir in the container's own directory)");
     Image image;
     Result r = run(lab(), image.options(), {"/bin/sh", "-c", "touch /x; cat /proc/self/mountinfo"});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     const std::string options = root_options(r.out);
     const std::string upper = option_value(options, "upperdir");
     const std::string work = option_value(options, "workdir");
-    const std::string own = std::string(nslab::image_store::state_root) + "/";  // the grader runs as root
+    const std::string own =
+        std::string(nslab::image_store::state_root) + "/";  // the grader runs as root
     EXPECT_TRUE(upper.rfind(own, 0) == 0 && work.rfind(own, 0) == 0 &&
                 std::filesystem::path(upper).parent_path() ==
                     std::filesystem::path(work).parent_path())
-        << "upperdir and workdir should be side by side in the container's directory under " << own
-        << ": " << options;
+        << "upperdir and workdir should be side by side in the container's directory"
+        << note(own + "ID/upper, " + own + "ID/work", "upperdir=" + upper + ", workdir=" + work);
     EXPECT_FALSE(upper.empty() || std::filesystem::exists(upper))
-        << "the upper directory " << upper << " is still there after the exit";
+        << "the upper directory is removed at the exit"
+        << note("no " + upper, upper.empty() ? "no upperdir option" : upper + " is still there");
     EXPECT_FALSE(work.empty() || std::filesystem::exists(work))
-        << "the work directory " << work << " is still there after the exit";
+        << "the work directory is removed at the exit"
+        << note("no " + work, work.empty() ? "no workdir option" : work + " is still there");
 }
 
 TEST(Image, KeepChangesMakesALayer) {
@@ -171,13 +175,14 @@ TEST(Image, KeepChangesMakesALayer) {
     } remove{kept};
     Result r = run(lab(), image.options({"--keep-changes", kept}),
                    {"/bin/sh", "-c", "echo kept > /kept && rm /only-a"});
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
     ASSERT_TRUE(std::filesystem::is_directory(kept))
-        << "--keep-changes " << kept << " made nothing";
+        << "--keep-changes DIR keeps the upper directory as DIR"
+        << note("a directory " + kept, "no " + kept);
     Result next = run(lab(), image.options({"--layer", kept}),
                       {"/bin/sh", "-c", "cat /kept; test -e /only-a && echo only-a; echo done"});
-    ASSERT_EQ(next.status, 0) << next.err;
+    ASSERT_EQ(next.status, 0) << ran(next, 0);
     EXPECT_EQ(next.out, "kept\ndone\n")
-        << "a container on the kept layer should see its file, and not the file it deleted:\n"
-        << next.out;
+        << "a container on the kept layer should see its file, and not the file it deleted"
+        << note("/kept, no /only-a", next.out);
 }

@@ -166,17 +166,24 @@ void cleanup_in(const std::string& root, std::vector<std::string>& removed,
         std::string record;
         try {
             record = sys::read_file(entry.path().string() + "/owner");
-        } catch (const std::system_error&) {
+        } catch (const std::system_error&) {}
+        if (record.find('\n') == std::string::npos) {
             // prepare() writes the owner file right after mkdir: a directory
-            // without one is either that instant or a runtime killed in it.
+            // without a whole record (no file, or one not yet written) is
+            // either that instant or a runtime killed in it; one gone
+            // already is a runtime that ended while we looked.
             struct stat st {};
-            if (::stat(entry.path().c_str(), &st) == 0 && ::time(nullptr) - st.st_mtime < 10)
+            if (::stat(entry.path().c_str(), &st) != 0 || ::time(nullptr) - st.st_mtime < 10)
                 continue;
+        } else if (owner_alive(record)) {
+            continue;
         }
-        if (!record.empty() && owner_alive(record)) continue;
         ::chmod((entry.path() / "work/work").c_str(), 0700);
         std::error_code failed;
         fs::remove_all(entry.path(), failed);
+        // A runtime that ends while we remove its directory removes it too:
+        // what is gone is not an error.
+        if (failed == std::errc::no_such_file_or_directory) continue;
         if (failed && errors)
             errors->push_back("cannot remove " + entry.path().string() + ": " + failed.message());
         else

@@ -20,6 +20,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "nslab/cgroup_v1.hpp"
+#include "nslab/cgroupfs.hpp"
 #include "nslab/command.hpp"
 #include "nslab/errors.hpp"
 #include "nslab/exec_plan.hpp"
@@ -139,7 +141,7 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net,
         Timings timings(cfg.timings);           // --timings: ours travel with "ready"
         Steps step(cfg, timings);
         step("cgroup: join (v1)", cfg.has(Layer::cgroup) && !cgroup.v1_tasks.empty(),
-             [&] { cgroup::join(cgroup); });  // into our cgroup, before we can fork or exec
+             [&] { cgroupfs::v1::join(cgroup.v1_tasks); });  // in, before we can fork or exec
         step("user: become root", cfg.makes_userns(), [&] {
             user::in_child();
             sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // again: a new euid cleared it (prctl(2))
@@ -274,7 +276,10 @@ int run_container(const Config& cfg) {
     ScopeGuard remove_cgroup([&] {
         if (cfg.has(Layer::cgroup)) cgroup::after_exit(cfg, cgroup, 0);
     });
-    step("cgroup create", Layer::cgroup, [&] { cgroup = cgroup::before_clone(cfg); });
+    step("cgroup create", Layer::cgroup, [&] {
+        cgroupfs::CreationLock lock;  // `nslab cleanup` keeps the nslab/ parent meanwhile
+        cgroup = cgroup::before_clone(cfg);
+    });
 
     net::State net;  // an address lease, so the child knows it
     ScopeGuard remove_veth([&] {

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "nslab/cgroupfs.hpp"
+#include "nslab/cgroup_plan.hpp"
 #include "nslab/parse.hpp"
 #include "nslab/sys.hpp"
 

@@ -4,7 +4,7 @@
 // Read labs/lab06_cgroup/README.md first. Each TODO below is a numbered step
 // of the handout; replace the `throw` with your code. You write the cgroup v2
 // path (your VM is v2); the hand-over of each phase to cgroupfs::v1 on a
-// cgroup v1 host (common/src/cgroupfs.cpp) is given.
+// cgroup v1 host (common/src/cgroup_v1.cpp) is given.
 #include "nslab/layers/cgroup.hpp"
 
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "nslab/cgroup_v1.hpp"
 #include "nslab/cgroupfs.hpp"
 #include "nslab/errors.hpp"
 #include "nslab/sys.hpp"
@@ -25,7 +26,7 @@ namespace nslab::cgroup {
 State before_clone(const Config& cfg) {
     const cgroupfs::Host& host = cgroupfs::host();
     // TODO step 1: a limit the machine cannot give is refused with one line
-    // before anything exists (man 7 cgroups; cgroupfs.hpp has the check).
+    // before anything exists (man 7 cgroups; cgroup_plan.hpp has the check).
     // Why before?
     //
     // Only root may make cgroups here; a rootless run without limits still
@@ -45,7 +46,7 @@ void clone_into(const State& state, sys::CloneArgs& args) {
     if (!state.directory) return;
     // TODO step 2: the child is born in its cgroup, so nothing it forks runs
     // outside (man 2 clone, "CLONE_INTO_CGROUP"). Why not move it in afterwards?
-    // (On v1 the child moves itself in: cgroup::join, given.)
+    // (On v1 the child moves itself in: cgroupfs::v1::join, given.)
     (void)args;
     throw NotImplemented("lab06_cgroup", 2, "man 2 clone3: CLONE_INTO_CGROUP");
 }
@@ -65,7 +66,8 @@ int after_exit(const Config& cfg, State& state, int status) {
     // TODO step 4: an OOM kill is reported (one line on stderr, exit status
     // 128 + the OOM killer's signal) and the cgroup is removed, once only
     // (cgroup-v2.rst, "memory.events", "cgroup.kill"; man 2 rmdir). Why can the
-    // removal fail for a moment? On v1, cgroupfs::v1 counts and removes.
+    // removal fail for a moment? On v1, cgroupfs::v1::oom_kills counts and
+    // cgroupfs::remove removes.
     (void)host;
     (void)dir;
     (void)status;

@@ -8,7 +8,7 @@
 // that cgroup, so inside /proc/self/cgroup says "0::/".
 //
 // This file is the cgroup v2 path (the students' VMs); on a cgroup v1 host
-// each phase hands over to cgroupfs::v1, in common/src/cgroupfs.cpp.
+// each phase hands over to cgroupfs::v1, in common/src/cgroup_v1.cpp.
 #include "nslab/layers/cgroup.hpp"
 
 #include <fcntl.h>
@@ -20,6 +20,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "nslab/cgroup_v1.hpp"
 #include "nslab/cgroupfs.hpp"
 #include "nslab/sys.hpp"
 
@@ -37,7 +38,7 @@ State before_clone(const Config& cfg) {
     state.path = cgroupfs::container_path(cfg.id, ::getpid());
     if (host.mode != cgroupfs::Mode::unified) {
         cgroupfs::v1::create(host, state.path, cfg);
-        state.v1_tasks = cgroupfs::v1::open_tasks(host, state.path);  // for cgroup::join
+        state.v1_tasks = cgroupfs::v1::open_tasks(host, state.path);  // for v1::join
         return state;
     }
 
@@ -71,7 +72,7 @@ void clone_into(const State& state, sys::CloneArgs& args) {
     // never runs, forks or execs outside, so nothing escapes the limits. And
     // nobody moves it: writing its PID to cgroup.procs would take a lock
     // whose writer waits for an RCU grace period, milliseconds of start-up.
-    // (v1 has no CLONE_INTO_CGROUP: there the child moves itself, join().)
+    // (v1 has no CLONE_INTO_CGROUP: there the child moves itself, v1::join.)
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = state.directory.get();
 }
@@ -95,7 +96,7 @@ int after_exit(const Config& cfg, State& state, int status) {
     std::uint64_t oom_kills = 0;
     if (host.mode != cgroupfs::Mode::unified) {
         oom_kills = cgroupfs::v1::oom_kills(host, state.path);
-        cgroupfs::v1::remove(host, state.path);
+        cgroupfs::remove(host, state.path);
     } else {
         // Step 4. memory.events counts what the memory controller did;
         // oom_kill is how many processes it killed at the limit.

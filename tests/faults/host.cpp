@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "faults.hpp"
-#include "nslab/cgroupfs.hpp"
+#include "nslab/cgroup_plan.hpp"
 #include "nslab/cli.hpp"
 #include "nslab/command.hpp"
 #include "nslab/image_store.hpp"

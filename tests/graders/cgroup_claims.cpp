@@ -236,12 +236,12 @@ TEST(Cgroup, StaleCgroupRemovedByCleanup) {
     killed.finish();
     // The runtime had no chance to clean up; PR_SET_PDEATHSIG ends the container.
     std::vector<std::string> errors;
-    auto removed = nslab::cgroup::cleanup_stale(&errors);
+    auto removed = nslab::cgroupfs::cleanup_stale(&errors);
     EXPECT_TRUE(errors.empty()) << "cleanup removes every stale cgroup"
                                 << note("no error", testing::PrintToString(errors));
     for (const auto& [controller, dir] : killed_dirs)
         EXPECT_FALSE(nslab::sys::exists(dir))
-            << dir << " (its runtime was killed) should be gone after cgroup::cleanup_stale()";
+            << dir << " (its runtime was killed) should be gone after cgroupfs::cleanup_stale()";
     for (const auto& [controller, dir] : alive_dirs)
         EXPECT_TRUE(nslab::sys::exists(dir))
             << dir << " belongs to a running container: cleanup must leave it";

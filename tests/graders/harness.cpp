@@ -357,7 +357,7 @@ Running::~Running() {
         // A runtime killed by SIGKILL leaves its cgroup (lab 06 on): what
         // `nslab cleanup` would do, so graders leave nothing behind.
         try {
-            nslab::cgroup::cleanup_stale();
+            nslab::cgroupfs::cleanup_stale();
         } catch (const std::exception&) {}
         // ...and its address lease in /run/nslab/leases (lab 04 on); the
         // veth and bridge it cleans are the scratch network's, never the host's.

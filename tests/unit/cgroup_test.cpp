@@ -1,10 +1,10 @@
-// The cgroup driver's pure parts: mode decision, /proc/PID/cgroup, the
+// The cgroup plans (cgroup_plan.hpp): mode decision, /proc/PID/cgroup, the
 // limit files and their texts. No root, no cgroup file system needed.
 #include <linux/magic.h>
 
 #include <gtest/gtest.h>
 
-#include "nslab/cgroupfs.hpp"
+#include "nslab/cgroup_plan.hpp"
 #include "nslab/errors.hpp"
 
 using namespace nslab;
@@ -142,4 +142,20 @@ TEST(CgroupValidate, CpusAndControllers) {
         EXPECT_NE(std::string(e.what()).find("--pids needs the pids controller"), std::string::npos)
             << e.what();
     }
+}
+
+TEST(CgroupHost, HierarchiesAndDirectoriesOfControllers) {
+    Host v1;
+    v1.mode = Mode::hybrid;
+    v1.v1_dirs = {{"cpu", "/sys/fs/cgroup/cpu,cpuacct"},
+                  {"cpuacct", "/sys/fs/cgroup/cpu,cpuacct"},
+                  {"pids", "/sys/fs/cgroup/pids"}};
+    EXPECT_EQ(v1.hierarchies_of({"pids", "cpu", "cpuacct", "memory"}),
+              (std::vector<std::string>{"/sys/fs/cgroup/pids", "/sys/fs/cgroup/cpu,cpuacct"}));
+    EXPECT_EQ(v1.directory("cpu", "/nslab/x-1"), "/sys/fs/cgroup/cpu,cpuacct/nslab/x-1");
+    EXPECT_EQ(v1.directory("memory", "/nslab/x-1"), "");  // no such hierarchy
+    Host v2;
+    v2.mode = Mode::unified;
+    EXPECT_EQ(v2.hierarchies_of({"pids", "memory"}), (std::vector<std::string>{"/sys/fs/cgroup"}));
+    EXPECT_EQ(v2.directory("memory", "/nslab/x-1"), "/sys/fs/cgroup/nslab/x-1");
 }

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <mqueue.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -37,24 +36,6 @@ namespace tool {
 namespace {
 
 namespace sys = nslab::sys;
-
-// The parents the runtime (nslab) and batch grading (nslab-grading) make at
-// the top of each hierarchy, once nothing is left in them. rmdir(2) of a
-// cgroup fails while it has children, so a busy parent simply stays.
-std::vector<std::string> remove_empty_parents() {
-    std::vector<std::string> removed;
-    for (const char* pattern : {"/sys/fs/cgroup/nslab", "/sys/fs/cgroup/*/nslab",
-                                "/sys/fs/cgroup/nslab-grading", "/sys/fs/cgroup/*/nslab-grading"}) {
-        glob_t found{};
-        if (::glob(pattern, GLOB_ONLYDIR, nullptr, &found) == 0)
-            for (size_t i = 0; i < found.gl_pathc; ++i)
-                if (::rmdir(found.gl_pathv[i]) == 0)
-                    removed.push_back(std::string("removed empty cgroup parent ") +
-                                      found.gl_pathv[i]);
-        ::globfree(&found);
-    }
-    return removed;
-}
 
 // What a SIGKILLed IPC grader (tests/graders/ipc_claims.cpp) leaves in the
 // host's IPC namespace: a POSIX queue /nslab-grader-PID-N and a SysV segment
@@ -181,9 +162,16 @@ int cleanup(const std::vector<std::string>& args) {
     }
     std::vector<std::string> removed, errors;
     for (auto& line : nslab::net::cleanup_stale()) removed.push_back(std::move(line));
-    for (auto& path : nslab::cgroup::cleanup_stale(&errors))
+    for (auto& path : nslab::cgroupfs::cleanup_stale(&errors))
         removed.push_back("removed cgroup " + path);
-    for (auto& line : remove_empty_parents()) removed.push_back(std::move(line));
+    // The parents the runtime (nslab) and batch grading (nslab-grading) make
+    // at the top of each hierarchy, once nothing is left in them, and not
+    // while either is making a cgroup below one (cgroupfs::CreationLock:
+    // before it, one back-to-back cleanup in 443 removed nslab/ between a
+    // runtime's mkdir of it and of its own cgroup).
+    for (auto& dir : nslab::cgroupfs::remove_empty_parents(
+             {std::string(nslab::cgroupfs::parent_name), "nslab-grading"}))
+        removed.push_back("removed empty cgroup parent " + dir);
     for (auto& path : nslab::image_store::cleanup_stale(&errors))
         removed.push_back("removed container directory " + path);
     for (auto& line : remove_dead_graders_queues(errors)) removed.push_back(std::move(line));

@@ -24,7 +24,7 @@
 #include <set>
 #include <sstream>
 
-#include "nslab/cgroupfs.hpp"
+#include "nslab/cgroup_plan.hpp"
 #include "nslab/sys.hpp"
 
 namespace tool {

@@ -2,8 +2,8 @@
 // pids and a memory limit (v1 or v2, whichever the host has), a deadline,
 // and, afterwards, nothing of it left running.
 //
-// The cgroup mode and the kill/rmdir steps come from the runtime's driver
-// (nslab/cgroupfs.hpp, lab 06); the grading cgroup itself is made here.
+// The cgroup itself is made, killed and removed by the runtime's driver
+// (nslab/cgroupfs.hpp, lab 06): here are only its name and limits.
 #pragma once
 
 #include <sys/types.h>
@@ -51,8 +51,8 @@ class Sandbox {
 
   private:
     std::vector<pid_t> members() const;
-    std::vector<std::string> dirs_;  // v2: the cgroup; v1: its pids and memory cgroups
-    std::string freezer_;            // v1 only, when the freezer hierarchy exists
+    std::string path_;               // "/nslab-grading/NAME"; empty: no cgroup
+    std::vector<std::string> dirs_;  // v2: the cgroup; v1: its pids, memory (and freezer) cgroups
     std::string description_;
     std::uint64_t pids_events_ = 0, oom_events_ = 0;
 };

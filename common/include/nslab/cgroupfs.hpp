@@ -1,119 +1,53 @@
-// The cgroup driver: which shape of cgroup file system the host has, the
-// pure "plans" of lab 06 (unit-tested without root), and the cgroup v1 half
-// of the lab. The student writes the v2 half in the layer file
-// (labs/lab06_cgroup/cgroup.cpp); v1 is here, read it as the contrast.
-//
-// cgroups(7): a cgroup is a directory in a cgroup file system; its files
-// hold the limits, and writing a PID to its cgroup.procs moves a process in.
-// v1 has one tree per controller (memory, pids, cpu...), v2 one tree for all,
-// with controllers switched on per subtree in cgroup.subtree_control.
+// The host's cgroup driver: which shape of cgroup file system the host has
+// (v1, v2 or hybrid), and making, killing and removing cgroups in it, for
+// the runtime (lab 06, whose v2 half the student writes in
+// labs/lab06_cgroup/cgroup.cpp) and for the grading sandbox
+// (tool/src/sandbox.cpp) alike; and `nslab cleanup`'s part. What it decides
+// with is in cgroup_plan.hpp (pure, unit-tested), the cgroup v1 half of the
+// lab in cgroup_v1.hpp.
 #pragma once
 
 #include <sys/types.h>
 
-#include <cstdint>
-#include <map>
-#include <optional>
-#include <set>
 #include <string>
-#include <string_view>
 #include <vector>
 
-#include "nslab/config.hpp"
+#include "nslab/cgroup_plan.hpp"
 #include "nslab/fd.hpp"
 
 namespace nslab::cgroupfs {
 
-inline constexpr std::string_view mount_point = "/sys/fs/cgroup";
-
-// The three shapes of /sys/fs/cgroup (cgroups(7); how each is tested: tests/vm/README.md).
-enum class Mode {
-    unified,  // cgroup2 itself: one tree, every controller
-    hybrid,   // tmpfs of v1 hierarchies, plus cgroup2 at unified/ holding no controllers
-    legacy    // tmpfs of v1 hierarchies only
-};
-std::string to_string(Mode mode);
-
-// --- pure: decisions and file texts ---------------------------------------
-
-// The mode from statfs(2) results: f_type of /sys/fs/cgroup, and of
-// /sys/fs/cgroup/unified when that exists.
-Mode decide_mode(long root_type, std::optional<long> unified_type);
-
-// One line of /proc/PID/cgroup: "4:memory:/nslab/x" or, on v2, "0::/nslab/x".
-struct ProcCgroupLine {
-    int id = 0;                            // hierarchy ID; 0 is the v2 tree
-    std::vector<std::string> controllers;  // empty for v2 (and name= hierarchies keep the name)
-    std::string path;                      // relative to the reader's cgroup namespace root
-    bool operator==(const ProcCgroupLine&) const = default;
-};
-std::vector<ProcCgroupLine> parse_proc_cgroup(std::string_view text);
-
-// "key value" lines: memory.events, cpu.stat, pids.events, v1 memory.oom_control.
-std::map<std::string, std::uint64_t> parse_flat_keyed(std::string_view text);
-
-// --cpus as a CFS bandwidth quota per period (both in microseconds).
-inline constexpr std::uint64_t cpu_period_us = 100000;
-struct CpuQuota {
-    std::uint64_t quota_us = 0;
-    std::uint64_t period_us = cpu_period_us;
-};
-CpuQuota cpu_quota(double cpus);
-std::string cpu_max(double cpus);  // v2 cpu.max: "20000 100000"
-
-// "64 MiB", "1 GiB", "1536 KiB", "1000 bytes".
-std::string human_bytes(std::uint64_t bytes);
-
-// Which controllers the requested limits need: "memory", "pids", "cpu".
-std::vector<std::string> controllers_for(const Config& cfg);
-// What to write to cgroup.subtree_control to switch them on: "+memory +pids".
-std::string subtree_control_line(const std::vector<std::string>& controllers);
-
-// One limit file to write. `optional`: skip it when the kernel lacks the file
-// (memory.swap.max without swap accounting, v1 memsw).
-struct LimitWrite {
-    std::string controller;
-    std::string file;
-    std::string value;
-    bool optional = false;
-    bool operator==(const LimitWrite&) const = default;
-};
-std::vector<LimitWrite> v2_limits(
-    const Config& cfg);  // memory.max, memory.swap.max, pids.max, cpu.max
-std::vector<LimitWrite> v1_limits(
-    const Config& cfg);  // memory.limit_in_bytes, ..., cpu.cfs_quota_us
-
-// The container's cgroup, relative to a hierarchy's root: "/nslab/ID-PID",
-// PID being the runtime's, so `cleanup` can tell a live container from a stale one.
-std::string container_path(const std::string& id, pid_t runtime);
-// Its directory in the v2 tree: "/nslab/x" -> "/sys/fs/cgroup/nslab/x".
-std::string v2_directory(const std::string& path);
-// The runtime PID in a container cgroup's name, if it has one.
-std::optional<pid_t> owner_of(std::string_view name);
-// The cgroups from the hierarchy root down to the container's parent, all
-// of which must have the controllers in their subtree_control (v2):
-// ("/sys/fs/cgroup", "/nslab/x") -> {"/sys/fs/cgroup", "/sys/fs/cgroup/nslab"}.
-std::vector<std::string> ancestors(const std::string& root, const std::string& path);
-
-// --- the host ---------------------------------------------------------------
-
-struct Host {
-    Mode mode = Mode::legacy;
-    std::set<std::string> controllers;  // the controllers a container's cgroup can use
-    // v1: each controller nslab uses -> its hierarchy's directory (canonical,
-    // so co-mounted cpu,cpuacct appear once in hierarchies()).
-    std::map<std::string, std::string> v1_dirs;
-    std::vector<std::string> hierarchies() const;  // v2: {mount_point}; v1: distinct v1_dirs
-};
 // Detected once, before the first clone; the child inherits the answer
 // (after pivot_root it could no longer look at the host's /sys/fs/cgroup).
 const Host& host();
 
-// Refuses, before anything is made, what cannot work: more CPUs than the
-// machine has (UsageError), a controller the host lacks (runtime error).
-void validate(const Config& cfg, const Host& host, long cpus_online);
+// Held, shared, while a cgroup is made together with the parents it needs
+// (nslab/, nslab-grading/): remove_empty_parents() removes them only when
+// no one holds it, so it cannot rmdir a parent between its mkdir and the
+// mkdir of the cgroup below it. An flock(2) on /sys/fs/cgroup itself:
+// nothing is left behind, and a runtime killed meanwhile lets go of it.
+class CreationLock {
+  public:
+    CreationLock();  // no /sys/fs/cgroup: no lock, and nothing to make either
 
-// --- tools for both versions ------------------------------------------------
+  private:
+    Fd root_;
+};
+
+enum class Existing {
+    refuse,  // a cgroup of that name is an error: another run's, not ours to share
+    reuse    // a leftover of the same name (an interrupted run) is taken over
+};
+// Makes the cgroup `path` ("/nslab-grading/x", relative to each hierarchy's
+// root) where `controllers` can apply to it, and writes its `limits`, each
+// to the directory of its controller (an optional one whose file the kernel
+// lacks is skipped): v2, in the one tree, each ancestor switching the
+// controllers on in its cgroup.subtree_control; v1, in each hierarchy that
+// holds one of them. Makes the parents it lacks; on failure removes what it
+// made. Returns its directories. Hold a CreationLock meanwhile.
+std::vector<std::string> make(const Host& host, const std::string& path,
+                              const std::vector<std::string>& controllers, Existing existing,
+                              const std::vector<LimitWrite>& limits);
 
 std::vector<pid_t> procs(const std::string& dir);  // cgroup.procs
 // Kills every process left in a cgroup: v2 cgroup.kill (Linux 5.14), else
@@ -122,28 +56,19 @@ void kill_all(const std::string& dir, const std::string& freezer_dir = {});
 // rmdir(2) of a cgroup whose processes were killed: the kernel lets go of
 // dead tasks asynchronously, so EBUSY is retried for a bounded time.
 void rmdir_with_retries(const std::string& dir);
-
-// --- cgroup v1, done for the student ----------------------------------------
-namespace v1 {
-void create(const Host& host, const std::string& path, const Config& cfg);  // every hierarchy
-// Each hierarchy's `tasks` file of the cgroup, open for writing, for the
-// child to move itself in (cgroup::join).
-std::vector<Fd> open_tasks(const Host& host, const std::string& path);
-// A read-only tmpfs at `target` holding the hierarchies, each mounted
-// read-only (call it inside a new cgroup namespace: each shows our cgroup as /).
-void mount_readonly(const Host& host, const std::string& target);
-std::uint64_t oom_kills(const Host& host, const std::string& path);  // memory.oom_control
-void remove(const Host& host, const std::string& path);              // kill leftovers, rmdir
-}  // namespace v1
-
-}  // namespace nslab::cgroupfs
-
-namespace nslab::cgroup {
+// The cgroup `path` in every hierarchy: kill_all (v1 with the freezer), and
+// then remove() rmdirs it. A hierarchy that lacks it is skipped.
+void kill(const Host& host, const std::string& path);
+void remove(const Host& host, const std::string& path);
 
 // Removes the cgroups of nslab containers whose runtime is gone (killed by
 // SIGKILL, say), killing what is left in them first. Returns what it
 // removed; `errors` gets one line per cgroup it could not remove.
 // `nslab cleanup` calls it.
 std::vector<std::string> cleanup_stale(std::vector<std::string>* errors = nullptr);
+// rmdir(2)s /sys/fs/cgroup/NAME and /sys/fs/cgroup/*/NAME for each name
+// ("nslab", "nslab-grading") that is empty: a busy parent simply stays, and
+// so do all while a CreationLock is held. Returns the directories removed.
+std::vector<std::string> remove_empty_parents(const std::vector<std::string>& names);
 
-}  // namespace nslab::cgroup
+}  // namespace nslab::cgroupfs

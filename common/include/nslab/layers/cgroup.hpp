@@ -16,13 +16,12 @@ namespace nslab::cgroup {
 struct State {
     std::string path;          // empty: nothing made
     Fd directory;              // v2: its directory, for CLONE_INTO_CGROUP
-    std::vector<Fd> v1_tasks;  // v1: each hierarchy's `tasks`, for the child to write "0"
+    std::vector<Fd> v1_tasks;  // v1: each hierarchy's `tasks`, for cgroupfs::v1::join
 };
 
 State before_clone(const Config& cfg);                      // mkdir, limits, open
 void clone_into(const State& state, sys::CloneArgs& args);  // v2: born inside
-void join(State& state);  // v1: the child moves itself in (cgroupfs.cpp)
-void in_child();          // cgroup namespace, cgroupfs ro
+void in_child();                                            // cgroup namespace, cgroupfs ro
 // Reports an OOM kill, removes the cgroup; returns the exit status to use.
 int after_exit(const Config& cfg, State& state, int status);
 

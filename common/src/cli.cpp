@@ -63,6 +63,10 @@ constexpr OptionSpec option_specs[] = {
     {"layer", "DIR",
      "a read-only image layer above the rootfs (the lowest layer); repeatable, lowest first",
      LabKind::build, true},
+    {"image", "PATH",
+     "run an OCI image: a layout directory or an oci-archive file (podman save --format "
+     "oci-archive); its config's Env, Entrypoint, Cmd, WorkingDir and User apply; --layer "
+     "directories stack above its layers"},
     {"keep-changes", "DIR",
      "keep what the container wrote (its upper directory) as a new layer DIR, like docker commit"},
 };
@@ -278,6 +282,10 @@ ParsedCommandLine parse_command_line(int number, int argc, const char* const* ar
         cfg.boottime_offset = parse::seconds("--boottime-offset", text("boottime-offset"));
 
     if (vm.count("layer")) cfg.layers = list("layer");
+    if (vm.count("image")) cfg.image = text("image");
+    if (vm.count("image") && cfg.image.empty()) throw UsageError("--image needs a path");
+    if (vm.count("image") && vm.count("rootfs"))
+        throw UsageError("--image and --rootfs: the image is the root, give one of them");
     if (vm.count("keep-changes")) cfg.keep_changes = text("keep-changes");
     if (vm.count("keep-changes") && cfg.keep_changes.empty())
         throw UsageError("--keep-changes needs a directory name");
@@ -293,7 +301,9 @@ ParsedCommandLine parse_command_line(int number, int argc, const char* const* ar
     }
     // A command may also come without `--` when it has no options of its own.
     cfg.command.insert(cfg.command.begin(), positionals.begin(), positionals.end());
-    if (cfg.command.empty()) throw UsageError("missing command: give it after --, e.g. -- /bin/sh");
+    // An image's Entrypoint and Cmd may say what runs (the runtime checks).
+    if (cfg.command.empty() && cfg.image.empty())
+        throw UsageError("missing command: give it after --, e.g. -- /bin/sh");
     if (lab.kind == LabKind::join) {
         if (vm.count("pid") == vm.count("pid-file"))
             throw UsageError("give the container to join: --pid PID or --pid-file FILE");

@@ -8,6 +8,7 @@
 #include "nslab/container.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "nslab/cgroup_v1.hpp"
 #include "nslab/cgroupfs.hpp"
@@ -38,6 +40,7 @@
 #include "nslab/layers/user.hpp"
 #include "nslab/layers/uts.hpp"
 #include "nslab/mount_plan.hpp"
+#include "nslab/oci_image.hpp"
 #include "nslab/signals.hpp"
 #include "nslab/sync_pipe.hpp"
 #include "nslab/sys.hpp"
@@ -129,6 +132,60 @@ Config root_of_image(const Config& cfg, const image_store::Overlay& overlay) {
     return on_overlay;
 }
 
+// Lab 10 with --image: the image's layers (unpacked into the store the
+// first time) below the --layer directories, and what its config sets.
+// Entrypoint and Cmd say what runs when no command is given.
+Config with_image(const Config& given) {
+    Config cfg = given;
+    const oci::Image image = oci::load(given.image, image::make_whiteout);
+    cfg.rootfs = image.layers.front();
+    cfg.layers.assign(image.layers.begin() + 1, image.layers.end());
+    cfg.layers.insert(cfg.layers.end(), given.layers.begin(), given.layers.end());
+    cfg.command = oci::command_of(image.settings, given.command);
+    if (cfg.command.empty())
+        throw std::runtime_error("--image " + given.image +
+                                 ": its config has no Entrypoint or Cmd; give a command after --");
+    cfg.env = image.settings.env;
+    cfg.working_dir = image.settings.working_dir;
+    cfg.user = image.settings.user;
+    if (cfg.verbose)
+        std::fprintf(stderr, "%s: --image %s: %zu layers, %d unpacked now (%lld ms)\n",
+                     cfg.program.c_str(), given.image.c_str(), image.layers.size(),
+                     image.layers_unpacked, image.unpacked_ms);
+    return cfg;
+}
+
+// In the container's root, the last of the set-up: the image config's Env,
+// WorkingDir (made if the image lacks it, as docker does) and User (a name
+// looked up in the image's /etc/passwd and /etc/group).
+void apply_image_settings(const Config& cfg) {
+    for (const std::string& entry : cfg.env) {
+        const size_t equals = entry.find('=');
+        if (equals == 0 || equals == std::string::npos) continue;
+        sys::check(::setenv(entry.substr(0, equals).c_str(), entry.c_str() + equals + 1, 1),
+                   "setenv(" + entry.substr(0, equals) + ")");
+    }
+    if (!cfg.working_dir.empty()) {
+        sys::mkdir_p(cfg.working_dir, 0755);
+        sys::chdir(cfg.working_dir);
+    }
+    if (cfg.user.empty()) return;
+    auto text_of = [](const char* path) {
+        try {
+            return sys::read_file(path);
+        } catch (const std::system_error&) {
+            return std::string();
+        }
+    };
+    const auto [uid, gid] =
+        oci::resolve_user(cfg.user, text_of("/etc/passwd"), text_of("/etc/group"));
+    // No supplementary groups (a rootless user namespace may deny setgroups).
+    if (::setgroups(0, nullptr) != 0 && errno != EPERM) sys::fail("setgroups(0)");
+    sys::setresgid(gid, gid, gid);
+    sys::setresuid(uid, uid, uid);
+    sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a new euid cleared it (prctl(2))
+}
+
 // The container's first process. Nothing throws out of it: a failure is
 // reported to the parent over the sync pipe and the child exits 125.
 int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net,
@@ -158,8 +215,10 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net,
         });
         step("cgroup: namespace, cgroupfs", Layer::cgroup, [&] { cgroup::in_child(); });
         step("ipc: mqueue", Layer::ipc, [&] { ipc::in_child(); });
-        sync.report_ready(timings.encoded());  // set up: the parent writes the pid file
-        sync.wait_parent();                    // ...and lets us go
+        step("image: Env, WorkingDir, User", Layer::image,
+             [&] { apply_image_settings(cfg); });  // the config of --image, if any
+        sync.report_ready(timings.encoded());      // set up: the parent writes the pid file
+        sync.wait_parent();                        // ...and lets us go
         return run_command(cfg, sync, original_mask);
     } catch (const std::exception& e) {
         const auto* system_error = dynamic_cast<const std::system_error*>(&e);
@@ -253,9 +312,13 @@ int join_container(const Config& cfg) {
     }
 }
 
-int run_container(const Config& cfg) {
-    Timings timings = Timings::since_program_start(cfg.timings);
+int run_container(const Config& given) {
+    Timings timings = Timings::since_program_start(given.timings);
     timings.mark("runtime start-up, command line");
+    // Lab 10's --image: its layers, unpacked once into the store, become
+    // the rootfs and the layers above it before anything checks them.
+    const Config cfg = given.has(Layer::image) && !given.image.empty() ? with_image(given) : given;
+    timings.mark("image: layers unpacked or found in the store", !given.image.empty());
     // Block the signals we forward (and SIGCHLD) before the child exists, so
     // none is lost; the child restores this mask before it execs.
     sigset_t original_mask;

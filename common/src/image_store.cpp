@@ -50,9 +50,17 @@ std::pair<uid_t, gid_t> root_of(const Config& cfg) {
     return {outside_of_zero(maps.uid_map, ::geteuid()), outside_of_zero(maps.gid_map, ::getegid())};
 }
 
-// A rootless caller's /tmp/nslab-<uid>: a directory of its own, never a
-// name someone else made (in /tmp anyone may make any name first).
-void make_own_base(const std::string& root) {
+// A container's directory, whatever is in it. overlayfs leaves work/work at
+// mode 000, which a rootless owner may not list: it is opened up first.
+void remove_all(const std::string& path) noexcept {
+    ::chmod((path + "/work/work").c_str(), 0700);
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+}
+
+}  // namespace
+
+void make_own_root(const std::string& root) {
     const std::string base = fs::path(root).parent_path().string();
     if (::mkdir(base.c_str(), 0700) != 0 && errno != EEXIST) sys::fail("mkdir(" + base + ")");
     struct stat st {};
@@ -63,16 +71,6 @@ void make_own_base(const std::string& root) {
                                  "remove it, or run as root");
     sys::mkdir(root, 0700);
 }
-
-// A container's directory, whatever is in it. overlayfs leaves work/work at
-// mode 000, which a rootless owner may not list: it is opened up first.
-void remove_all(const std::string& path) noexcept {
-    ::chmod((path + "/work/work").c_str(), 0700);
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-}
-
-}  // namespace
 
 std::string state_root_for(uid_t euid) {
     if (euid == 0) return state_root;
@@ -126,7 +124,7 @@ Overlay prepare(const Config& cfg) {
     if (::geteuid() == 0)
         sys::mkdir_p(overlay.root, 0711);
     else
-        make_own_base(overlay.root);
+        make_own_root(overlay.root);
     sys::mkdir_new(overlay.dir, 0700);
     ScopeGuard remove_it([&] { remove_all(overlay.dir); });
     {

@@ -32,4 +32,19 @@ void mount_root(const Config& cfg, const image_store::Overlay& overlay) {
     throw NotImplemented("lab10_image", 2, "man 2 mount, man 8 mount");
 }
 
+bool make_whiteout(const Fd& dir, std::string_view name, const oci::WhiteoutForm& form) {
+    // TODO step 3: an image's layer says "this name is deleted" and "this
+    // directory replaces the lower one" with marker files of its own (the
+    // OCI image spec, layer.md, "Whiteouts"); overlayfs understands
+    // neither. When `name` is such a marker, make in `dir` what overlayfs
+    // reads instead, in the form `form` describes, and return true
+    // (Documentation/filesystems/overlayfs.rst, "whiteouts and opaque
+    // directories"; man 2 mknod, man 2 setxattr). What would a container
+    // see if the marker were unpacked as an ordinary file?
+    (void)dir;
+    (void)name;
+    (void)form;
+    throw NotImplemented("lab10_image", 3, "overlayfs.rst, man 2 mknod, man 2 setxattr");
+}
+
 }  // namespace nslab::image

@@ -12,7 +12,11 @@
 // on the same image at once, and each sees only its own changes.
 #include "nslab/layers/image.hpp"
 
+#include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 
 #include "nslab/sys.hpp"
 
@@ -38,6 +42,41 @@ void mount_root(const Config& cfg, const image_store::Overlay& overlay) {
     // Step 2. One overlay at merged/: the mount layer then makes it the
     // root (pivot_root), as it did with the rootfs.
     sys::mount("overlay", overlay.merged, "overlay", 0, overlay_options(cfg, overlay));
+}
+
+bool make_whiteout(const Fd& dir, std::string_view name, const oci::WhiteoutForm& form) {
+    // Step 3. The OCI image spec (layer.md, "Whiteouts") writes a deletion
+    // as an empty file ".wh.NAME", and "this directory replaces the lower
+    // one" as ".wh..wh..opq" in it; overlayfs reads neither. What it reads
+    // (filesystems/overlayfs, "whiteouts and opaque directories") is made
+    // here instead, in every xattr namespace the form names.
+    auto mark = [&](int fd, const char* what, const char* value) {
+        for (const std::string& prefix : form.prefixes)
+            sys::check(::fsetxattr(fd, (prefix + what).c_str(), value, 1, 0),
+                       "fsetxattr(" + prefix + what + ")");
+    };
+    constexpr std::string_view prefix = ".wh.", opaque = ".wh..wh..opq";
+    if (name == opaque) {
+        mark(dir.get(), "opaque", "y");  // lower directories of this name are not merged
+        return true;
+    }
+    if (!name.starts_with(prefix)) return false;
+    const std::string hidden(name.substr(prefix.size()));
+    if (form.device) {  // a character device 0/0
+        sys::check(::mknodat(dir.get(), hidden.c_str(), S_IFCHR | 0000, ::makedev(0, 0)),
+                   "mknod(whiteout " + hidden + ")");
+        return true;
+    }
+    // Without CAP_MKNOD: an empty file marked as a whiteout, in a directory
+    // marked as holding such files.
+    Fd file(sys::check(::openat(dir.get(), hidden.c_str(),
+                                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600),
+                       "create(whiteout " + hidden + ")"));
+    mark(file.get(), "whiteout", "y");
+    char current = 0;
+    if (::fgetxattr(dir.get(), (form.prefixes.front() + "opaque").c_str(), &current, 1) != 1)
+        mark(dir.get(), "opaque", "x");
+    return true;
 }
 
 }  // namespace nslab::image

@@ -1,6 +1,9 @@
 // Lab 10's claims: the container's root is an overlay of the image's layers
 // (top first), its writes stay in its own upper directory, which is gone at
-// exit (or kept with --keep-changes), and no layer is ever written.
+// exit (or kept with --keep-changes), and no layer is ever written; an OCI
+// image (saved by podman, or a layout written here) runs with its config,
+// its whiteouts hide what they delete, and a blob that does not match its
+// digest is refused.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,6 +86,57 @@ std::string first_difference(const std::string& before, const std::string& after
         if (was != is) return "'" + was + "' became '" + is + "'";
     }
 }
+
+// Writes an OCI image layout at `dir`: each of `layers` (directories,
+// lowest first) tarred reproducibly (the same files, the same digest, so
+// the store unpacks each once), then the config, the manifest, index.json.
+// Returns the digest of the last layer.
+std::string write_layout(const std::string& dir, const std::vector<std::string>& layers,
+                         const std::string& config = "{}") {
+    std::string script = "set -e; d=" + dir +
+                         "; mkdir -p $d/blobs/sha256; layers=''; "
+                         "blob() { h=$(sha256sum \"$1\" | cut -d' ' -f1); mv \"$1\" "
+                         "$d/blobs/sha256/$h; echo $h; }; ";
+    for (const std::string& layer : layers)
+        script += "tar -C " + layer +
+                  " --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf $d/l.tar .; "
+                  "h=$(blob $d/l.tar); layers=\"$layers${layers:+,}{\\\"mediaType\\\":"
+                  "\\\"application/vnd.oci.image.layer.v1.tar\\\",\\\"digest\\\":"
+                  "\\\"sha256:$h\\\"}\"; last=$h; ";
+    script += "printf '%s' '{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":" + config +
+              "}' > $d/c.json; c=$(blob $d/c.json); "
+              "printf '{\"schemaVersion\":2,\"config\":{\"mediaType\":"
+              "\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:%s\"},"
+              "\"layers\":[%s]}' $c \"$layers\" > $d/m.json; m=$(blob $d/m.json); "
+              "printf '{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+              "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:%s\"}]}' "
+              "$m > $d/index.json; echo '{\"imageLayoutVersion\":\"1.0.0\"}' > $d/oci-layout; "
+              "echo $last";
+    std::string last = run_host(script);
+    while (!last.empty() && last.back() == '\n') last.pop_back();
+    return last;
+}
+
+// An image of the rootfs and two layers above it: "b" deletes /gone with a
+// whiteout and makes /dir opaque (only its own /dir/c shows).
+struct WhiteoutImage {
+    TempDir work;
+    std::string layout = work.path() + "/layout";
+    WhiteoutImage() {
+        const std::string a = work.path() + "/a", b = work.path() + "/b";
+        write_file(a + "/gone", "deleted above\n");
+        write_file(a + "/kept", "kept\n");
+        write_file(a + "/dir/lower", "lower\n");
+        write_file(b + "/.wh.gone", "");
+        write_file(b + "/dir/.wh..wh..opq", "");
+        write_file(b + "/dir/c", "c\n");
+        write_layout(layout, {rootfs_dir(), a, b});
+    }
+    // `shell` (an sh -c text) in a container of the image.
+    Result run_in(const std::string& shell) const {
+        return run(lab(), {"--net", "none", "--image", layout}, {"/bin/sh", "-c", shell});
+    }
+};
 
 std::string option_value(const std::string& options, const std::string& name) {
     size_t at = options.find(name + "=");
@@ -212,4 +266,79 @@ TEST(Image, KeepChangesMakesALayer) {
     EXPECT_TRUE(next.out == "kept\ndone\n")
         << "a container on the kept layer should see its file, and not the file it deleted"
         << note("kept (its /kept); no /only-a", one_line(next.out));
+}
+
+TEST(Image, PodmanImageRunsWithItsConfig) {
+    claim(3, "lab10 steps 1 to 3 (an image's layers as the root)");
+    ASSERT_TRUE(run_host("command -v podman").find("podman") != std::string::npos)
+        << "podman is missing: this claim saves its image with podman "
+           "(./nslab setup --test installs it)";
+    TempDir work;
+    const std::string name = "localhost/nslab-grader-" + std::to_string(::getpid()) + ":1";
+    const std::string archive = work.path() + "/image.tar";
+    struct Forget {
+        std::string name;
+        ~Forget() { run_host("podman rmi -f " + name + " >/dev/null 2>&1"); }
+    } forget{name};
+    run_host("tar -C " + rootfs_dir() + " --sort=name --mtime=@0 --owner=0 --group=0 " +
+             "--numeric-owner -cf " + work.path() + "/rootfs.tar . && podman import " +
+             "--change 'ENV=GREETING=hello-from-the-image' --change 'WORKDIR=/srv/app' " +
+             "--change 'USER=1234:2345' --change 'CMD [\"/bin/sh\", \"-c\", " +
+             "\"echo $GREETING; pwd; id -u; id -g\"]' " + work.path() + "/rootfs.tar " + name +
+             " >/dev/null 2>&1 && podman save --format oci-archive -o " + archive + " " + name +
+             " >/dev/null 2>&1");
+    ASSERT_TRUE(std::filesystem::exists(archive))
+        << "podman import and podman save should have written the test image"
+        << note(archive, "no such file");
+    Result r = run(lab(), {"--net", "none", "--image", archive}, {});
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
+    EXPECT_TRUE(r.out == "hello-from-the-image\n/srv/app\n1234\n2345\n")
+        << "with no command, the image's Cmd runs with its Env, in its WorkingDir, as its User"
+        << note("hello-from-the-image; /srv/app; 1234; 2345", one_line(r.out));
+}
+
+TEST(Image, WhiteoutHidesALowerFile) {
+    claim(2, "lab10 step 3 (a .wh. entry becomes a whiteout)");
+    Result r = WhiteoutImage().run_in("cat /kept; ls -a / | grep -e gone -e '^.wh.'; echo done");
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
+    EXPECT_TRUE(r.out == "kept\ndone\n")
+        << "a file an upper layer deletes (its .wh. entry) must be gone, and no .wh. file shown"
+        << note("kept; done (no /gone, no /.wh.gone)", one_line(r.out));
+}
+
+TEST(Image, OpaqueDirectoryHidesTheLowerOne) {
+    claim(2, "lab10 step 3 (.wh..wh..opq makes a directory opaque)");
+    Result r = WhiteoutImage().run_in("ls -A /dir; echo done");
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
+    EXPECT_TRUE(r.out == "c\ndone\n")
+        << "a directory an upper layer marks opaque shows only that layer's files"
+        << note("c; done (no lower, no .wh..wh..opq)", one_line(r.out));
+}
+
+TEST(Image, DigestMismatchIsRefused) {
+    claim(2, "lab10 steps 1 to 3 (an image's layers as the root)");
+    TempDir work;
+    const std::string layer = work.path() + "/layer", layout = work.path() + "/layout";
+    write_file(layer + "/unique", std::to_string(::getpid()) + " " + work.path() + "\n");
+    const std::string hex = write_layout(layout, {rootfs_dir(), layer});
+    const std::string blob = layout + "/blobs/sha256/" + hex;
+    run_host("cp -a " + layout + " " + layout + "-good && printf x >> " + blob);
+    Result good =
+        run(lab(), {"--net", "none", "--image", layout + "-good"}, {"/bin/cat", "/unique"});
+    ASSERT_EQ(good.status, 0) << "the image as written should run" << ran(good, 0);
+    const std::string store = "/var/lib/nslab/layers";  // the grader runs as root
+    const std::string stored = "ls -d " + store + "/*/sha256/" + hex + " 2>/dev/null";
+    ASSERT_FALSE(run_host(stored).empty()) << "the good run should have unpacked the layer"
+                                           << note(store + "/*/sha256/" + hex, "none");
+    run_host("rm -rf " + store + "/*/sha256/" + hex);  // so the next run unpacks it again
+    Result r = run(lab(), {"--net", "none", "--image", layout}, {"/bin/true"});
+    EXPECT_EQ(r.status, 125) << "a layer whose blob does not match its digest is refused"
+                             << ran(r, 125);
+    EXPECT_HAS(r.err, "sha256:" + hex) << "the one line names the layer's digest";
+    EXPECT_TRUE(run_host(stored).empty())
+        << "nothing of the refused layer may be in the store"
+        << note("no " + store + "/*/sha256/" + hex, one_line(run_host(stored)));
+    const std::string left = run_host("ls " + store + "/tmp | grep " + hex);
+    EXPECT_TRUE(left.empty()) << "no temporary directory of the refused layer is left in the store"
+                              << note("none in " + store + "/tmp", one_line(left));
 }

@@ -23,6 +23,7 @@
 #include "nslab/fd.hpp"
 #include "nslab/image_store.hpp"
 #include "nslab/net_host.hpp"
+#include "nslab/oci_image.hpp"
 #include "nslab/sys.hpp"
 
 namespace tool {
@@ -174,6 +175,8 @@ int cleanup(const std::vector<std::string>& args) {
         removed.push_back("removed empty cgroup parent " + dir);
     for (auto& path : nslab::image_store::cleanup_stale(&errors))
         removed.push_back("removed container directory " + path);
+    for (auto& path : nslab::oci::cleanup_stale(&errors))
+        removed.push_back("removed a half-unpacked image directory " + path);
     for (auto& line : remove_dead_graders_queues(errors)) removed.push_back(std::move(line));
     for (auto& line : remove_dead_graders_segments(errors)) removed.push_back(std::move(line));
     for (const auto& line : removed) std::cout << line << "\n";

@@ -77,6 +77,12 @@ struct Config {
     // directories above it, lowest first, as a Dockerfile stacks them.
     std::vector<std::string> layers;
     std::string keep_changes;  // --keep-changes DIR: the upper directory becomes DIR
+    std::string image;  // --image PATH: an OCI layout or oci-archive (its layers, lowest first,
+                        // go below the --layer directories; oci_image.hpp)
+    // What the image's config sets (filled in by the runtime from --image).
+    std::vector<std::string> env;  // NAME=VALUE, set before the command runs
+    std::string working_dir;       // the command's working directory inside
+    std::string user;              // uid[:gid] or name[:group], looked up in the image
 
     // Is this layer part of the running lab? (a join lab builds nothing.)
     bool has(Layer layer) const { return lab_has(lab, layer); }

@@ -25,6 +25,11 @@ namespace nslab::image_store {
 inline constexpr const char* state_root = "/var/lib/nslab/containers";
 std::string state_root_for(uid_t euid);
 
+// A rootless caller's `root` under /tmp/nslab-<uid>: that base must be a
+// 0700 directory the caller owns, never a name someone else made (in /tmp
+// anyone may make any name first); root is made in it. Throws otherwise.
+void make_own_root(const std::string& root);
+
 struct Overlay {
     std::vector<std::string> layers;  // the image, lowest first: --rootfs, then each --layer
     std::string root;                 // state_root_for(the caller)

@@ -104,7 +104,7 @@ inline constexpr Lab lab_table[] = {
      "pid pid-file",
      "Run COMMAND inside a running container (setns), like docker exec."},
     {10, "image", LabKind::build, Layer::image, LayerSet::through(Layer::ipc) | Layer::image,
-     "layer keep-changes",
+     "layer keep-changes image",
      "Run COMMAND in every namespace type, on a copy-on-write root made of image layers."},
 };
 

@@ -236,6 +236,7 @@ class Unpacker {
                        at + ": link");
             return;
         }
+        Fd file;  // a regular file: its mode is set after its owner (chown clears setuid)
         switch (type) {
             case AE_IFDIR:
                 if (::mkdirat(dir.get(), name.c_str(), 0700) != 0 && errno != EEXIST)
@@ -243,7 +244,7 @@ class Unpacker {
                 dir_modes_.emplace_back(path, mode);
                 break;
             case AE_IFREG: {
-                Fd file(
+                file = Fd(
                     sys::check(::openat(dir.get(), name.c_str(),
                                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600),
                                at + ": create"));
@@ -265,7 +266,6 @@ class Unpacker {
                     refuse(at + ": " +
                            (archive_error_string(a) ? archive_error_string(a) : "bad data"));
                 sys::check(::ftruncate(file.get(), archive_entry_size(entry)), at + ": truncate");
-                sys::check(::fchmod(file.get(), mode), at + ": chmod");
                 break;
             }
             case AE_IFLNK: {
@@ -290,6 +290,7 @@ class Unpacker {
             sys::check(::fchownat(dir.get(), name.c_str(), archive_entry_uid(entry),
                                   archive_entry_gid(entry), AT_SYMLINK_NOFOLLOW),
                        at + ": chown");
+        if (file) sys::check(::fchmod(file.get(), mode), at + ": chmod");
         if (type != AE_IFDIR) {
             timespec times[2] = {{archive_entry_mtime(entry), 0}, {archive_entry_mtime(entry), 0}};
             ::utimensat(dir.get(), name.c_str(), times, AT_SYMLINK_NOFOLLOW);

@@ -16,6 +16,7 @@
 
 #include "faults.hpp"
 #include "nslab/cli.hpp"
+#include "nslab/command.hpp"
 #include "nslab/sys.hpp"
 
 namespace faults {
@@ -101,6 +102,12 @@ void make_fixtures() {
     std::ofstream fill(fix + "/full/fill");
     const std::string block(4096, 'x');
     for (int i = 0; i < 4 && fill; ++i) fill << block << std::flush;
+    // Lab 10's hostile images: img-absolute, img-dotdot, ... (the script says).
+    const auto made =
+        nslab::command::run({.argv = {"python3", NSLAB_FAULTS_DIR "/hostile_images.py", fix},
+                             .err = nslab::command::Stream::pipe()});
+    if (made.status != 0)
+        throw std::runtime_error("tests/faults/hostile_images.py failed: " + made.err);
 }
 
 std::string shown(const Row& row) {

@@ -53,11 +53,11 @@ using WhiteoutRule = std::function<bool(const Fd& dir, std::string_view name, co
 // What the image's config says a container of it runs (the OCI image spec,
 // config.md, "config").
 struct Settings {
-    std::vector<std::string> env;  // NAME=VALUE
-    std::vector<std::string> entrypoint;
-    std::vector<std::string> cmd;
-    std::string working_dir;
-    std::string user;  // uid, uid:gid, name or name:group; empty: root
+    std::vector<std::string> env{};  // NAME=VALUE
+    std::vector<std::string> entrypoint{};
+    std::vector<std::string> cmd{};
+    std::string working_dir{};
+    std::string user{};  // uid, uid:gid, name or name:group; empty: root
 };
 
 struct Image {

@@ -94,7 +94,7 @@ std::string fixtures_dir();
 // The subcommands; each prints its counts and a last line
 // "<name>: N passed, M failed" and returns 0 when nothing failed.
 // cleanup false: no `nslab cleanup` after a SIGKILL, the negative control
-// (what a killed runtime leaves must then be found).
+// (what a killed runtime leaves must then be found: 0 when some leak was).
 int leaks(std::uint64_t seed, int rounds, bool cleanup = true);
 // The table is read before the scratch host hides /tmp, where a checkout
 // (and so tests/faults/bad_inputs.tsv) may sit: read_table, then bad_inputs.

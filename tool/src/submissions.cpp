@@ -127,8 +127,9 @@ std::string roster_of(const std::vector<fs::path>& students) {
 // pointing at the copy that mirror() keeps in step with each student.
 void configure(const BatchOptions& o, const std::string& build, const std::string& work,
                Sandbox& box) {
-    std::vector<std::string> argv{"cmake", "-S", o.source_dir, "-B", build};
-    if (!fs::exists(build + "/CMakeCache.txt")) argv.insert(argv.begin() + 1, "--preset=student");
+    // tool/configure: the one place a tree is configured (a new one from the
+    // student preset; an existing one again with these values).
+    std::vector<std::string> argv{o.source_dir + "/tool/configure", build, "student"};
     argv.push_back("-DNSLAB_LAYER_DIR=" + work);
     argv.push_back("-DNSLAB_EXTRA_GRADERS_DIR=" + o.extra_tests);
     std::string log = o.results_dir + "/configure.log";

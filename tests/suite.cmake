@@ -17,6 +17,11 @@
 # The bridge and the lease directory are shared by every container and made
 # safe for that (docs/reliability.md: the graders run at once); the leak
 # checks count only what their own runtimes made.
+#
+# Order (COST, highest first): the VM's tests, one after another, take the
+# longest and wait on nothing of the host's, so they start first and run
+# beside the rest; the asan build next; the tests that must run alone last,
+# so none holds the queue while a VM runs.
 get_filename_component(NSLAB_SUITE_ROOT "${CMAKE_BINARY_DIR}" DIRECTORY)
 set(NSLAB_STUDENT_BUILD "${NSLAB_SUITE_ROOT}/student" CACHE PATH
     "the labs/ skeleton's build, which the skeleton.* tests grade")
@@ -40,7 +45,7 @@ foreach(patch IN LISTS mutant_patches)
   add_test(NAME mutant.${name} COMMAND "${suite_src}/tests/mutants/run" "${NSLAB_SUITE_ROOT}" "${patch}")
   # The first one also builds the mutant tree: up to the build's own time.
   set_tests_properties(mutant.${name} PROPERTIES LABELS "mutants;root" RESOURCE_LOCK mutant-tree
-                       SKIP_RETURN_CODE 77 TIMEOUT 2400)
+                       SKIP_RETURN_CODE 77 TIMEOUT 2400 COST 100)
   file(STRINGS "${patch}" unified REGEX "^# mode: *unified")
   if(unified OR name STREQUAL "01-no-clone-newpid")
     list(APPEND vm_mutants "${patch}")
@@ -60,17 +65,17 @@ foreach(part IN ITEMS leaks leak-control bad-inputs bad-inputs-doc parallel grad
 endforeach()
 # They run `nslab cleanup` (leaks, bad inputs), or every grader at once: alone.
 set_tests_properties(faults.leaks faults.leak-control faults.bad-inputs faults.graders-at-once
-                     PROPERTIES RUN_SERIAL ON)
+                     PROPERTIES RUN_SERIAL ON COST -10)
 add_test(NAME sanitizers.build COMMAND "${faults_run}" "${NSLAB_SUITE_ROOT}" asan-build)
 set_tests_properties(sanitizers.build PROPERTIES LABELS "sanitizers" TIMEOUT 2400
-                     FIXTURES_SETUP asan-tree)
+                     FIXTURES_SETUP asan-tree COST 500)
 foreach(part IN ITEMS unit grade08 escapes bad-inputs fuzz)
   add_test(NAME sanitizers.${part} COMMAND "${faults_run}" "${NSLAB_SUITE_ROOT}" asan-${part})
   set_tests_properties(sanitizers.${part} PROPERTIES LABELS "sanitizers;root" TIMEOUT 1200
       FIXTURES_REQUIRED asan-tree
       FAIL_REGULAR_EXPRESSION "ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:")
 endforeach()
-set_tests_properties(sanitizers.bad-inputs PROPERTIES RUN_SERIAL ON)
+set_tests_properties(sanitizers.bad-inputs PROPERTIES RUN_SERIAL ON COST -10)
 
 # The VM: the harness's selftest unpacks Debian's kernel into an empty cache in
 # the build root, as on a fresh machine; the graders then boot from it in
@@ -79,18 +84,18 @@ set(vm_cache "NSLAB_VM_KERNEL_CACHE=${NSLAB_SUITE_ROOT}/vm-kernel")
 add_test(NAME vm.selftest
     COMMAND bash -c "rm -rf \"$NSLAB_VM_KERNEL_CACHE\" && exec \"$0\"" "${suite_src}/tests/vm/selftest")
 set_tests_properties(vm.selftest PROPERTIES LABELS "vm;root" ENVIRONMENT "${vm_cache}" TIMEOUT 1200
-                     RESOURCE_LOCK vm FIXTURES_SETUP vm-kernel)
-# Alone a mode takes about 550 s under TCG; tests/vm/run's own bound (1200 s)
-# catches a hung guest and says where it was.
+                     RESOURCE_LOCK vm FIXTURES_SETUP vm-kernel COST 1000)
+# Alone a mode takes about 550 s under TCG, twice that beside two builds;
+# tests/vm/run's own bound catches a hung guest and says where it was.
 foreach(mode IN ITEMS unified legacy)
   add_test(NAME vm.${mode}
-      COMMAND "${suite_src}/tests/vm/run" --mode ${mode} --build "${CMAKE_BINARY_DIR}" --timeout 1200)
-  set_tests_properties(vm.${mode} PROPERTIES LABELS "vm;root" ENVIRONMENT "${vm_cache}" TIMEOUT 1500
-                       RESOURCE_LOCK vm FIXTURES_REQUIRED vm-kernel)
+      COMMAND "${suite_src}/tests/vm/run" --mode ${mode} --build "${CMAKE_BINARY_DIR}" --timeout 1800)
+  set_tests_properties(vm.${mode} PROPERTIES LABELS "vm;root" ENVIRONMENT "${vm_cache}" TIMEOUT 2100
+                       RESOURCE_LOCK vm FIXTURES_REQUIRED vm-kernel COST 1000)
 endforeach()
 foreach(patch IN LISTS vm_mutants)
   get_filename_component(name "${patch}" NAME_WE)
   add_test(NAME vm.mutant.${name} COMMAND "${suite_src}/tests/vm/mutant" "${NSLAB_SUITE_ROOT}" "${patch}")
   set_tests_properties(vm.mutant.${name} PROPERTIES LABELS "vm;root" ENVIRONMENT "${vm_cache}"
-                       TIMEOUT 2400 RESOURCE_LOCK "vm;mutant-tree" FIXTURES_REQUIRED vm-kernel)
+                       TIMEOUT 2400 RESOURCE_LOCK "vm;mutant-tree" FIXTURES_REQUIRED vm-kernel COST 900)
 endforeach()

@@ -269,6 +269,10 @@ std::string lab_executable(int lab_number) {
 std::string probe_path(int lab_number) {
     return nslab::lab_has(lab_number, nslab::Layer::mount) ? "/bin/probe" : bin_dir() + "/probe";
 }
+std::vector<std::string> probe(std::vector<std::string> args) {
+    args.insert(args.begin(), probe_path(lab()));
+    return args;
+}
 
 Result run(int lab_number, const std::vector<std::string>& options,
            const std::vector<std::string>& command, std::chrono::seconds timeout) {

@@ -22,12 +22,10 @@
 
 namespace grader {
 
-#ifdef NSLAB_GRADER_LAB
-// The lab whose executable this grader runs (set per grader program).
-inline int lab() {
-    return NSLAB_GRADER_LAB;
-}
-#endif
+// The lab whose executable this grader runs: each grader program has its own
+// lab_number.cpp (compiled with NSLAB_GRADER_LAB), so a claims file compiles
+// once for every grader that holds it (tests/CMakeLists.txt).
+int lab();
 
 // Records the points and the handout step a failure should send the student
 // back to, and the claim in one sentence (else the scoreboard makes one from
@@ -65,13 +63,8 @@ std::string lab_executable(int lab_number);
 // The probe as the container sees it: inside the rootfs from lab 02 on,
 // where the container has its own root; the host's copy before.
 std::string probe_path(int lab_number);
-#ifdef NSLAB_GRADER_LAB
 // The probe with `args`, as this grader's lab sees it: a command line.
-inline std::vector<std::string> probe(std::vector<std::string> args) {
-    args.insert(args.begin(), probe_path(lab()));
-    return args;
-}
-#endif
+std::vector<std::string> probe(std::vector<std::string> args);
 std::string rootfs_dir();
 std::string bin_dir();
 

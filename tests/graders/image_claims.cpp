@@ -275,7 +275,7 @@ TEST(Image, PodmanImageRunsWithItsConfig) {
         std::filesystem::path(rootfs_dir()).parent_path().string() + "/images/podman-config.tar";
     ASSERT_TRUE(std::filesystem::exists(archive))
         << "the test image podman saves at build time is missing: podman was not installed "
-           "(or failed) when this tree was built; sudo ./nslab setup --test, then rebuild"
+           "(or failed) when this tree was built; sudo ./nslab setup, then build again"
         << note(archive, "no such file");
     Result r = run(lab(), {"--net", "none", "--image", archive}, {});
     ASSERT_EQ(r.status, 0) << ran(r, 0);

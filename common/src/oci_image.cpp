@@ -424,8 +424,34 @@ std::string store_for(uid_t euid) {
     return "/tmp/nslab-" + std::to_string(euid) + "/layers";
 }
 
+// Whether the file system of `store` keeps user.* extended attributes: tmpfs
+// does only since Linux 6.6 (Debian 12's 6.1 refuses them, EOPNOTSUPP), and
+// a store may be on one (a tmpfs /tmp, tests/vm's guest). Asked once.
+static bool keeps_user_xattrs(const std::string& store) {
+    static const bool keeps = [&] {
+        const std::string probe = store + "/tmp/" + own_prefix() + "xattr-probe";
+        Fd fd(::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+        if (!fd) return true;  // no store to ask yet: its own steps say why
+        ::unlink(probe.c_str());
+        return ::fsetxattr(fd.get(), "user.nslab.probe", "x", 1, 0) == 0 || errno != EOPNOTSUPP;
+    }();
+    return keeps;
+}
+
 WhiteoutForm form_for(uid_t euid) {
-    if (euid == 0) return {true, {"trusted.overlay.", "user.overlay."}};
+    const std::string store = store_for(euid);
+    const bool user = keeps_user_xattrs(store);
+    if (euid == 0) {
+        // Without user.* marks, root's layers serve only containers without
+        // --userns (their overlay reads trusted.overlay.*).
+        if (user) return {true, {"trusted.overlay.", "user.overlay."}};
+        return {true, {"trusted.overlay."}};
+    }
+    if (!user)
+        refuse("the layer store " + store +
+               " is on a file system that keeps no user.* extended attributes (tmpfs before "
+               "Linux 6.6), and a user's whiteouts are user.overlay.* attributes: run as root, "
+               "or keep /tmp on a disk");
     return {false, {"user.overlay."}};
 }
 

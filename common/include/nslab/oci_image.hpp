@@ -74,7 +74,9 @@ std::string store_for(uid_t euid);
 
 // The form of the marks in the store of `euid`: root's layers have device
 // whiteouts and opaque marks in both namespaces (they serve containers with
-// and without userxattr); a user's, xattr whiteouts in user.overlay.
+// and without userxattr; only trusted.overlay. where the store's file system
+// keeps no user.* attributes: tmpfs before Linux 6.6); a user's, xattr
+// whiteouts in user.overlay. (refused, one line, where it cannot keep them).
 WhiteoutForm form_for(uid_t euid);
 
 // Loads the image at `path` (a layout directory or an oci-archive file):

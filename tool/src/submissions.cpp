@@ -76,12 +76,19 @@ std::string cgroup_name(const std::string& student) {
 }
 
 // The compiler's first complaint, with paths relative to the student's labs/.
-std::string first_error(const std::string& log_file, const std::string& work) {
+// The compiler names the student's file by the path it was given: absolute,
+// or relative to the build when a compiler cache rewrote it (ccache's
+// base_dir); either prefix goes, leaving the file below labs/ and its line.
+std::string first_error(const std::string& log_file, const std::string& work,
+                        const std::string& build) {
+    const std::string prefixes[] = {work + "/",
+                                    fs::path(work).lexically_relative(build).string() + "/"};
     std::ifstream in(log_file);
     for (std::string line; std::getline(in, line);) {
         if (line.find("error") == std::string::npos || line.rfind("FAILED", 0) == 0) continue;
-        for (size_t at; (at = line.find(work + "/")) != std::string::npos;)
-            line.erase(at, work.size() + 1);
+        for (const std::string& prefix : prefixes)
+            for (size_t at; (at = line.find(prefix)) != std::string::npos;)
+                line.erase(at, prefix.size());
         return line.size() > 160 ? line.substr(0, 157) + "..." : line;
     }
     return "see " + log_file;
@@ -242,7 +249,7 @@ Batch grade_submissions(const BatchOptions& o, std::ostream& progress) {
                                         " s) reached");
             else if (outcome.status != 0)
                 student.notes.push_back("does not compile: " +
-                                        first_error(log_base + ".build.log", work));
+                                        first_error(log_base + ".build.log", work, build));
             else
                 built = true;
             box.kill_leftovers();

@@ -25,6 +25,7 @@
 #include "nslab/net_host.hpp"
 #include "nslab/oci_image.hpp"
 #include "nslab/sys.hpp"
+#include "sandbox.hpp"
 
 namespace tool {
 
@@ -152,6 +153,14 @@ std::vector<std::string> remove_dead_graders_segments(std::vector<std::string>& 
 
 }  // namespace
 
+// Not while either is making a cgroup below one (cgroupfs::CreationLock:
+// before it, one back-to-back cleanup in 443 removed nslab/ between a
+// runtime's mkdir of it and of its own cgroup).
+std::vector<std::string> remove_empty_cgroup_parents() {
+    return nslab::cgroupfs::remove_empty_parents(
+        {std::string(nslab::cgroupfs::parent_name), sandbox_cgroup_parent});
+}
+
 int cleanup(const std::vector<std::string>& args) {
     if (!args.empty()) {
         std::cerr << "nslab cleanup: takes no arguments\n";
@@ -165,13 +174,7 @@ int cleanup(const std::vector<std::string>& args) {
     for (auto& line : nslab::net::cleanup_stale()) removed.push_back(std::move(line));
     for (auto& path : nslab::cgroupfs::cleanup_stale(&errors))
         removed.push_back("removed cgroup " + path);
-    // The parents the runtime (nslab) and batch grading (nslab-grading) make
-    // at the top of each hierarchy, once nothing is left in them, and not
-    // while either is making a cgroup below one (cgroupfs::CreationLock:
-    // before it, one back-to-back cleanup in 443 removed nslab/ between a
-    // runtime's mkdir of it and of its own cgroup).
-    for (auto& dir : nslab::cgroupfs::remove_empty_parents(
-             {std::string(nslab::cgroupfs::parent_name), "nslab-grading"}))
+    for (auto& dir : remove_empty_cgroup_parents())
         removed.push_back("removed empty cgroup parent " + dir);
     for (auto& path : nslab::image_store::cleanup_stale(&errors))
         removed.push_back("removed container directory " + path);

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "claims_source.hpp"
+#include "cleanup.hpp"
 #include "nslab/labs.hpp"
 #include "report.hpp"
 #include "results.hpp"
@@ -205,6 +206,9 @@ int grade_command(const std::vector<std::string>& args) {
         }
         info.seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        // Leave the host as grading found it: the empty cgroup parents its
+        // containers and sandbox made, unless a runtime still uses one.
+        remove_empty_cgroup_parents();
         info.tree = vm["tree"].as<std::string>();
     }
     info.hidden_claims.insert(hidden.begin(), hidden.end());

@@ -25,7 +25,7 @@ namespace sys = nslab::sys;
 
 namespace {
 
-const std::string group = "nslab-grading";
+const std::string group = sandbox_cgroup_parent;
 
 std::string gib(std::int64_t bytes) {
     std::ostringstream out;

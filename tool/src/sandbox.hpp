@@ -15,6 +15,9 @@
 
 namespace tool {
 
+// The parent of every submission's cgroup, at the top of each hierarchy.
+inline constexpr const char* sandbox_cgroup_parent = "nslab-grading";
+
 struct Limits {
     std::int64_t pids = 1024;         // pids.max
     std::int64_t memory = 4LL << 30;  // bytes: memory.max / memory.limit_in_bytes

@@ -65,8 +65,9 @@ constexpr OptionSpec option_specs[] = {
      LabKind::build, true},
     {"image", "PATH",
      "run an OCI image: a layout directory or an oci-archive file (podman save --format "
-     "oci-archive); its config's Env, Entrypoint, Cmd, WorkingDir and User apply; --layer "
-     "directories stack above its layers"},
+     "oci-archive), or the NAME of one `nslab image build` made (a PATH has a '/' or exists); "
+     "its config's Env, Entrypoint, Cmd, WorkingDir and User apply; --layer directories stack "
+     "above its layers"},
     {"keep-changes", "DIR",
      "keep what the container wrote (its upper directory) as a new layer DIR, like docker commit"},
 };

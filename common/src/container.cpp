@@ -134,10 +134,11 @@ Config root_of_image(const Config& cfg, const image_store::Overlay& overlay) {
 
 // Lab 10 with --image: the image's layers (unpacked into the store the
 // first time) below the --layer directories, and what its config sets.
-// Entrypoint and Cmd say what runs when no command is given.
+// Entrypoint and Cmd say what runs when no command is given. The image is a
+// path, or the name of one `nslab image build` made (oci::resolve_image).
 Config with_image(const Config& given) {
     Config cfg = given;
-    const oci::Image image = oci::load(given.image, image::make_whiteout);
+    const oci::Image image = oci::load(oci::resolve_image(given.image), image::make_whiteout);
     cfg.rootfs = image.layers.front();
     cfg.layers.assign(image.layers.begin() + 1, image.layers.end());
     cfg.layers.insert(cfg.layers.end(), given.layers.begin(), given.layers.end());

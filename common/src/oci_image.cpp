@@ -52,33 +52,6 @@ std::string hex_of(const std::string& image, const std::string& digest) {
     return hex;
 }
 
-std::string hex_digest(sha256_ctx& ctx) {
-    unsigned char digest[SHA256_DIGEST_SIZE];
-    sha256_digest(&ctx, sizeof digest, digest);
-    std::string hex;
-    char two[3];
-    for (unsigned char byte : digest) {
-        std::snprintf(two, sizeof two, "%02x", byte);
-        hex += two;
-    }
-    return hex;
-}
-
-std::string sha256_of_file(const std::string& path) {
-    Fd fd = sys::open(path, O_RDONLY | O_NOFOLLOW);
-    sha256_ctx ctx;
-    sha256_init(&ctx);
-    std::vector<unsigned char> buffer(1 << 16);
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) sys::fail("read(" + path + ")");
-        if (n == 0) break;
-        sha256_update(&ctx, static_cast<size_t>(n), buffer.data());
-    }
-    return hex_digest(ctx);
-}
-
 // "pid-start-": the prefix of an unpacker's temporary directories.
 std::string own_prefix() {
     const pid_t me = ::getpid();
@@ -411,13 +384,61 @@ std::string fingerprint(const WhiteoutRule& rule, const std::string& probe) {
                 std::to_string(st.st_rdev) + ":" + std::to_string(st.st_size) + ":" +
                 xattrs_of(probe + "/" + name);
     }
-    sha256_ctx ctx;
-    sha256_init(&ctx);
-    sha256_update(&ctx, seen.size(), reinterpret_cast<const unsigned char*>(seen.data()));
-    return hex_digest(ctx).substr(0, 16);
+    Sha256 sha;
+    sha.update(seen.data(), seen.size());
+    return sha.hex().substr(0, 16);
 }
 
 }  // namespace
+
+struct Sha256::Context {
+    sha256_ctx ctx;
+};
+
+Sha256::Sha256() : ctx_(new Context) {
+    sha256_init(&ctx_->ctx);
+}
+
+Sha256::~Sha256() {
+    delete ctx_;
+}
+
+void Sha256::update(const void* data, size_t size) {
+    sha256_update(&ctx_->ctx, size, static_cast<const unsigned char*>(data));
+}
+
+std::string Sha256::hex() {
+    unsigned char digest[SHA256_DIGEST_SIZE];
+    sha256_digest(&ctx_->ctx, sizeof digest, digest);
+    std::string hex;
+    char two[3];
+    for (unsigned char byte : digest) {
+        std::snprintf(two, sizeof two, "%02x", byte);
+        hex += two;
+    }
+    return hex;
+}
+
+std::string sha256_of_file(const std::string& path) {
+    Fd fd = sys::open(path, O_RDONLY | O_NOFOLLOW);
+    Sha256 sha;
+    std::vector<unsigned char> buffer(1 << 16);
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) sys::fail("read(" + path + ")");
+        if (n == 0) break;
+        sha.update(buffer.data(), static_cast<size_t>(n));
+    }
+    return sha.hex();
+}
+
+std::string resolve_image(const std::string& given) {
+    if (given.find('/') != std::string::npos || sys::exists(given)) return given;
+    const std::string named = std::string(images_root) + "/" + given;
+    if (given != "." && given != ".." && sys::exists(named + "/index.json")) return named;
+    return given;
+}
 
 std::string store_for(uid_t euid) {
     if (euid == 0) return store_root;

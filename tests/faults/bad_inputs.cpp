@@ -27,9 +27,12 @@ namespace fs = std::filesystem;
 namespace sys = nslab::sys;
 using namespace std::chrono_literals;
 
+// A row whose lab is "image" runs `nslab-tool image ARGS` (nslab image).
+constexpr int image_row = -1;
+
 struct Row {
     int line = 0;
-    int lab = 0;
+    int lab = 0;       // or image_row
     std::string args;  // as written, with $FIX
     int status = 0;
     std::string regex;
@@ -58,8 +61,8 @@ std::vector<Row> parse_table(const std::string& path, const std::string& text) {
             throw std::runtime_error(path + ":" + std::to_string(number) +
                                      ": expected 5 tab-separated columns, got " +
                                      std::to_string(cells.size()));
-        rows.push_back(
-            {number, std::stoi(cells[0]), cells[1], std::stoi(cells[2]), cells[3], cells[4]});
+        const int lab = cells[0] == "image" ? image_row : std::stoi(cells[0]);
+        rows.push_back({number, lab, cells[1], std::stoi(cells[2]), cells[3], cells[4]});
     }
     return rows;
 }
@@ -114,6 +117,23 @@ void make_fixtures() {
     if (made.status != 0)
         throw std::runtime_error("lab 10's hostile images (tests/faults/hostile_images.py): " +
                                  made.err);
+    // `nslab image build`'s bad Dockerfiles and contexts: build-NAME/.
+    auto context = [&](const std::string& name, const std::string& dockerfile) {
+        sys::mkdir_p(fix + "/build-" + name, 0755);
+        std::ofstream(fix + "/build-" + name + "/Dockerfile") << dockerfile;
+        return fix + "/build-" + name;
+    };
+    context("unknown", "FROM scratch\nADD file /\n");
+    context("missing", "FROM scratch\nCOPY not-here /\n");
+    context("dotdot", "FROM scratch\nCOPY ../file /\n");
+    context("absolute", "FROM scratch\nCOPY /etc/passwd /\n");
+    fs::create_symlink("/etc", context("symlink", "FROM scratch\nCOPY out /\n") + "/out");
+    // A root of busybox alone, where RUN exits 3.
+    const std::string fails = context("run-fails", "FROM scratch\nCOPY root /\nRUN exit 3\n");
+    for (const char* dir : {"bin", "proc", "dev", "sys", "tmp"})
+        sys::mkdir_p(fails + "/root/" + dir, 0755);
+    fs::copy_file(rootfs / "bin/busybox", fails + "/root/bin/busybox");
+    fs::create_symlink("busybox", fails + "/root/bin/sh");
 }
 
 std::string shown(const Row& row) {
@@ -136,7 +156,8 @@ int bad_inputs(const std::string& table, const std::string& text) {
     const auto started = std::chrono::steady_clock::now();
     int ok = 0, failed = 0, leaked = 0;
     for (const Row& row : rows) {
-        const std::string program = nslab::lab_program_name(row.lab);
+        const bool tool = row.lab == image_row;
+        const std::string program = tool ? "nslab" : nslab::lab_program_name(row.lab);
         std::unique_ptr<Runtime> holder;
         if (row.setup.starts_with("hold-ip=")) {
             Launch hold;
@@ -151,6 +172,10 @@ int bad_inputs(const std::string& table, const std::string& text) {
         Launch launch;
         launch.lab = row.lab;
         launch.args = words_of(row.args);
+        if (tool) {
+            launch.program = bin_dir + "/nslab-tool";
+            launch.args.insert(launch.args.begin(), "image");
+        }
         launch.as_user = row.setup == "user";
         launch.no_time_namespaces = row.setup == "no-timens";
         Runtime rt(launch);
@@ -169,11 +194,13 @@ int bad_inputs(const std::string& table, const std::string& text) {
         if (status != row.status)
             wrong.push_back("exit status " + std::to_string(status) + ", expected " +
                             std::to_string(row.status));
-        const size_t expected_lines = row.status == 2 ? 2 : 1;
+        // A lab's usage error adds "Try 'labNN_x --help'."; nslab's is one line.
+        const size_t expected_lines = row.status == 2 && !tool ? 2 : 1;
         if (lines.size() != expected_lines)
             wrong.push_back(std::to_string(lines.size()) + " lines on stderr, expected " +
                             std::to_string(expected_lines));
-        if (row.status == 2 && (lines.size() < 2 || lines[1] != "Try '" + program + " --help'."))
+        if (row.status == 2 && !tool &&
+            (lines.size() < 2 || lines[1] != "Try '" + program + " --help'."))
             wrong.push_back("no \"Try '" + program + " --help'.\" line");
         if (lines.empty() || !lines[0].starts_with(program + ": ") ||
             !std::regex_search(lines[0], std::regex(row.regex)))
@@ -187,12 +214,12 @@ int bad_inputs(const std::string& table, const std::string& text) {
         }
         if (wrong.empty()) {
             ++ok;
-            std::printf("ok    %s %s -> %d: %s\n", program.c_str(), shown(row).c_str(), status,
-                        lines[0].c_str());
+            std::printf("ok    %s %s -> %d: %s\n", (tool ? "nslab image" : program.c_str()),
+                        shown(row).c_str(), status, lines[0].c_str());
         } else {
             ++failed;
-            std::printf("FAIL  %s %s (%s line %d):\n", program.c_str(), shown(row).c_str(),
-                        table.c_str(), row.line);
+            std::printf("FAIL  %s %s (%s line %d):\n", (tool ? "nslab image" : program.c_str()),
+                        shown(row).c_str(), table.c_str(), row.line);
             for (const auto& w : wrong) std::printf("        %s\n", w.c_str());
             std::printf("        stderr: %s\n", err.c_str());
         }
@@ -214,9 +241,13 @@ int bad_inputs_markdown(const std::string& table) {
             text.replace(at, 1, "\\|");
         return text;
     };
-    for (const Row& row : parse_table(table, read_table(table)))
-        std::printf("| %02d | `%s` | %d | `%s` | %s |\n", row.lab, cell(shown(row)).c_str(),
-                    row.status, cell(row.regex).c_str(), row.setup == "-" ? "" : row.setup.c_str());
+    for (const Row& row : parse_table(table, read_table(table))) {
+        char lab[8];
+        std::snprintf(lab, sizeof lab, "%02d", row.lab);
+        std::printf("| %s | `%s` | %d | `%s` | %s |\n", row.lab == image_row ? "image" : lab,
+                    cell(shown(row)).c_str(), row.status, cell(row.regex).c_str(),
+                    row.setup == "-" ? "" : row.setup.c_str());
+    }
     return 0;
 }
 

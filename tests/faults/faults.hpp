@@ -35,6 +35,7 @@ void become_scratch_host();
 // container's stdin is a pipe too), stderr a memfd read at the end.
 struct Launch {
     int lab = 1;
+    std::string program;              // instead of lab `lab`'s executable, when given
     std::vector<std::string> args;    // everything after the program name
     bool as_user = false;             // uid and gid 65534, no groups
     bool no_time_namespaces = false;  // the lab sees an empty /proc/self/ns

@@ -23,6 +23,7 @@
 #include "nslab/net_host.hpp"
 #include "nslab/net_plan.hpp"
 #include "nslab/netlink.hpp"
+#include "nslab/oci_image.hpp"
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
 
@@ -79,7 +80,7 @@ void become_scratch_host() {
 Runtime::Runtime(const Launch& launch) {
     namespace command = nslab::command;
     nslab::Fd err(sys::check(::memfd_create("lab-stderr", MFD_CLOEXEC), "memfd_create"));
-    std::vector<std::string> argv{lab_path(launch.lab)};
+    std::vector<std::string> argv{launch.program.empty() ? lab_path(launch.lab) : launch.program};
     argv.insert(argv.end(), launch.args.begin(), launch.args.end());
     const std::string empty = fixtures_dir() + "/empty";
     command::Spec spec{
@@ -268,6 +269,8 @@ HostState snapshot() {
     with_owner(nslab::image_store::state_root, "/owner", s.images);
     walk("/run/netns", 1, "", s.netns);
     walk("/tmp", 3, "", s.tmp);
+    // `nslab image build`'s temporary directories, and the images it made.
+    walk(nslab::oci::images_root, 1, "", s.tmp);
     // The build tree we run from (kept under /tmp) is not the runs' litter.
     if (const std::string tree = kept_tree(); !tree.empty())
         std::erase_if(s.tmp, [&](const std::string& path) {

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "image.hpp"
 #include "nslab/cgroupfs.hpp"
 #include "nslab/fd.hpp"
 #include "nslab/image_store.hpp"
@@ -180,6 +181,8 @@ int cleanup(const std::vector<std::string>& args) {
         removed.push_back("removed container directory " + path);
     for (auto& path : nslab::oci::cleanup_stale(&errors))
         removed.push_back("removed a half-unpacked image directory " + path);
+    for (auto& path : image_cleanup_stale(&errors))
+        removed.push_back("removed an interrupted image build's directory " + path);
     for (auto& line : remove_dead_graders_queues(errors)) removed.push_back(std::move(line));
     for (auto& line : remove_dead_graders_segments(errors)) removed.push_back(std::move(line));
     for (const auto& line : removed) std::cout << line << "\n";

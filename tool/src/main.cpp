@@ -4,6 +4,7 @@
 //                    | --merge RESULTS.json...  [--lab N]...
 //                    [--format text|json|junit|gradescope|classroom] [--output FILE] ...
 //   nslab-tool check-handouts [--source DIR] [--bin DIR]
+//   nslab-tool image build [--bin DIR] [-f FILE] [-t NAME] DIR | ls | rm NAME | save NAME -o FILE
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -16,6 +17,7 @@
 #include "doctor.hpp"
 #include "grade_command.hpp"
 #include "graph.hpp"
+#include "image.hpp"
 #include "nslab/errors.hpp"
 
 namespace po = boost::program_options;
@@ -31,6 +33,8 @@ int main(int argc, char** argv) {
             return tool::cleanup({args.begin() + 1, args.end()});
         if (!args.empty() && args.front() == "doctor")
             return tool::doctor({args.begin() + 1, args.end()});
+        if (!args.empty() && args.front() == "image")
+            return tool::image_command({args.begin() + 1, args.end()});
         if (!args.empty() && args.front() == "graph")
             return tool::graph({args.begin() + 1, args.end()});
         std::cerr

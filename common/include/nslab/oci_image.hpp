@@ -103,4 +103,32 @@ std::pair<uid_t, gid_t> resolve_user(const std::string& user, const std::string&
 // (SIGKILLed midway); returns what was removed.
 std::vector<std::string> cleanup_stale(std::vector<std::string>* errors);
 
+// --- what `nslab image` (tool/src/image.cpp) shares with the unpacker ----
+
+// A running sha256, as blobs are named: hex() is the digest's 64 hex digits.
+class Sha256 {
+  public:
+    Sha256();
+    ~Sha256();
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
+    void update(const void* data, size_t size);
+    std::string hex();
+
+  private:
+    struct Context;
+    Context* ctx_;
+};
+std::string sha256_of_file(const std::string& path);
+
+// Root's named images (`nslab image build -t NAME`): one OCI image layout
+// each, images_root/NAME; their layers are unpacked into store_root by the
+// first container that needs them, as any --image's are.
+inline constexpr const char* images_root = "/var/lib/nslab/images";
+
+// --image's argument: a path when it has a '/' or names a file or directory
+// that exists; else NAME of `nslab image ls` (images_root/NAME), when there
+// is one; else the argument, as given (load then says it is missing).
+std::string resolve_image(const std::string& given);
+
 }  // namespace nslab::oci

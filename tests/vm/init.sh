@@ -142,10 +142,16 @@ run_faults() {
     done
 }
 
+# Claims that need a tool the guest lacks, left to the host's run: lab 10's
+# comparison with podman (podman loads and runs the image that claim builds;
+# the guest has no podman). Named in the log, never left out silently.
+HOST_ONLY="Image.BuiltImageRunsTheSameInPodman"
+
 run_graders() {
     passed=0
     failed=0
     found=0
+    [ -z "$FILTER" ] && echo "nslab-vm: on the host only (the guest has no podman): $HOST_ONLY"
     # The graders, and the reliability suite's escape checks (issue 10).
     for grader in "$BUILD"/bin/grade_lab* "$BUILD"/bin/fault_escapes; do
         [ -x "$grader" ] || continue
@@ -153,7 +159,7 @@ run_graders() {
         name=${grader##*/}
         echo "nslab-vm: running $name"
         set -- --gtest_color=no
-        [ -n "$FILTER" ] && set -- "$@" "--gtest_filter=$FILTER"
+        if [ -n "$FILTER" ]; then set -- "$@" "--gtest_filter=$FILTER"; else set -- "$@" "--gtest_filter=-$HOST_ONLY"; fi
         rm -f /tmp/.nslab-vm-counts /tmp/.nslab-vm-rc
         (
             cd "$BUILD" || exit 1

@@ -636,12 +636,15 @@ class Builder {
         std::vector<std::string> argv = {lab_,           "--net",          "none", "--image",
                                          layout_->dir(), "--keep-changes", upper,  "--"};
         argv.insert(argv.end(), command.begin(), command.end());
-        const int status = run_lab(argv);
+        std::string said;  // the runtime's last line on stderr
+        const int status = run_lab(argv, &said);
         check_interrupted();
-        if (status != 0)
-            throw failure(WIFSIGNALED(status)
-                              ? std::string("killed by ") + ::strsignal(WTERMSIG(status))
-                              : "exited with status " + std::to_string(WEXITSTATUS(status)));
+        if (WIFSIGNALED(status))
+            throw failure(std::string("killed by ") + ::strsignal(WTERMSIG(status)));
+        // 125: the runtime failed (README: exit statuses), and said why.
+        if (WEXITSTATUS(status) == nslab::exit_status::runtime_failed && !said.empty())
+            throw failure("exited with status 125: " + said);
+        if (status != 0) throw failure("exited with status " + std::to_string(WEXITSTATUS(status)));
         if (!nslab::sys::exists(upper))
             throw failure(lab_ + " kept no upper directory (--keep-changes " + upper + ")");
         const std::string tar = temp_ + "/layer.tar";
@@ -654,21 +657,43 @@ class Builder {
     }
 
     // The wait status of lab 10 running `argv` (its output on our stderr).
-    int run_lab(const std::vector<std::string>& argv) {
+    int run_lab(const std::vector<std::string>& argv, std::string* last_error_line) {
         std::vector<char*> args;
         for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
         args.push_back(nullptr);
+        // Its stderr comes through us to the build's log (stdout), so that
+        // our stderr holds only the one line of a failure, which then names
+        // the runtime's own last line.
+        auto [from_lab, to_us] = nslab::sys::pipe2(O_CLOEXEC);
         const pid_t child = nslab::sys::fork();
         if (child == 0) {
             ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a SIGKILLed build takes its RUN along
-            // The build's log, with the steps: stderr keeps the one line of a failure.
-            ::dup2(1, 2);
+            ::dup2(to_us.get(), 2);
             ::execv(args[0], args.data());
-            std::printf("nslab: image build: %s: %s\n", args[0], std::strerror(errno));
-            std::fflush(stdout);
+            std::fprintf(stderr, "%s: %s\n", args[0], std::strerror(errno));
             ::_exit(127);
         }
+        to_us = nslab::Fd();
         bool forwarded = false;
+        std::string line;
+        char buffer[4096];
+        for (;;) {
+            const ssize_t n = ::read(from_lab.get(), buffer, sizeof buffer);
+            if (n < 0 && errno == EINTR) {
+                if (interrupted && !forwarded) ::kill(child, SIGTERM), forwarded = true;
+                continue;
+            }
+            if (n <= 0) break;
+            std::fwrite(buffer, 1, static_cast<size_t>(n), stdout);
+            std::fflush(stdout);
+            for (ssize_t k = 0; k < n; ++k) {
+                if (buffer[k] != '\n')
+                    line += buffer[k];
+                else if (!line.empty())
+                    *last_error_line = line, line.clear();
+            }
+        }
+        if (!line.empty()) *last_error_line = line;
         for (;;) {
             int status = 0;
             if (::waitpid(child, &status, 0) == child) return status;

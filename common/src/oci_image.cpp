@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "nslab/cgroup_plan.hpp"
 #include "nslab/image_store.hpp"
 #include "nslab/net_host.hpp"
 #include "nslab/sys.hpp"
@@ -34,8 +36,18 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 // A layer may not unpack to more than this (a gzip bomb is refused, not
-// written until the disk is full).
+// written until the disk is full). NSLAB_MAX_LAYER_BYTES may only lower it
+// (the bad-input table's bomb is a few MiB, not 8 GiB of disk).
 constexpr long long max_layer_bytes = 8LL << 30;
+
+long long layer_cap() {
+    const char* given = std::getenv("NSLAB_MAX_LAYER_BYTES");
+    char* end = nullptr;
+    const long long lower = given ? std::strtoll(given, &end, 10) : 0;
+    return given && *given && *end == '\0' && lower > 0 && lower < max_layer_bytes
+               ? lower
+               : max_layer_bytes;
+}
 
 [[noreturn]] void refuse(const std::string& what) {
     throw std::runtime_error(what);
@@ -181,9 +193,10 @@ class Unpacker {
 
     void count(long long bytes, const std::string& path) {
         written_ += bytes;
-        if (written_ > max_layer_bytes)
-            refuse(what_ + ": unpacks to more than " + std::to_string(max_layer_bytes >> 30) +
-                   " GiB (at '" + path + "'); refused");
+        if (written_ > cap_)
+            refuse(what_ + ": unpacks to more than " +
+                   cgroupfs::human_bytes(static_cast<std::uint64_t>(cap_)) + " (at '" + path +
+                   "'), the cap of one layer; refused");
     }
 
     void write_entry(struct archive* a, struct archive_entry* entry) {
@@ -276,6 +289,7 @@ class Unpacker {
     std::function<bool(const std::string&)> skip_;
     WhiteoutForm form_;
     long long written_ = 0;
+    const long long cap_ = layer_cap();
     std::vector<std::pair<std::string, mode_t>> dir_modes_;
 };
 

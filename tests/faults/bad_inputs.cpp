@@ -36,7 +36,7 @@ struct Row {
     std::string args;  // as written, with $FIX
     int status = 0;
     std::string regex;
-    std::string setup;  // "-", "user", "no-timens", "hold-ip=A"
+    std::string setup;  // "-", "user", "no-timens", "hold-ip=A", "layer-cap=BYTES"
 };
 
 std::vector<std::string> split(const std::string& text, char by) {
@@ -178,6 +178,8 @@ int bad_inputs(const std::string& table, const std::string& text) {
         }
         launch.as_user = row.setup == "user";
         launch.no_time_namespaces = row.setup == "no-timens";
+        if (row.setup.starts_with("layer-cap="))
+            launch.environment.emplace_back("NSLAB_MAX_LAYER_BYTES", row.setup.substr(10));
         Runtime rt(launch);
         const int status = rt.wait(20s);
         const std::vector<std::string> left = settle(

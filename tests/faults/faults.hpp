@@ -39,6 +39,7 @@ struct Launch {
     std::vector<std::string> args;    // everything after the program name
     bool as_user = false;             // uid and gid 65534, no groups
     bool no_time_namespaces = false;  // the lab sees an empty /proc/self/ns
+    std::vector<std::pair<std::string, std::string>> environment{};  // set for the lab
 };
 
 class Runtime {

@@ -106,6 +106,7 @@ Runtime::Runtime(const Launch& launch) {
             },
         .setup_failed = 120,
     };
+    spec.environment = launch.environment;
     if (launch.as_user) spec.as_user.emplace(65534, 65534);
     try {
         command::Child child = command::start(spec);

@@ -5,7 +5,9 @@ DIR, whose one layer is a tar written entry by entry (GNU tar would clean
 the names up): img-absolute, img-dotdot, img-symlink (a link out, then a
 file written through it), img-hardlink (to /etc/passwd), img-device,
 img-truncated (half a tar.gz), img-missing (no blob), img-mismatch (a blob
-under another digest). Each layer holds a unique file, so no store has it.
+under another digest), img-huge (a gzip of a few KiB that unpacks to 4 MiB of
+zeros: the table runs it under a 1 MiB cap, NSLAB_MAX_LAYER_BYTES). Each
+layer holds a unique file, so no store has it.
 """
 import hashlib
 import io
@@ -79,3 +81,4 @@ whole = tar_of([("x", "file", unique + b"z" * 50000)], gzip=True)
 write_image("img-truncated", whole[: len(whole) // 2], gzip=True)
 write_image("img-missing", tar_of([plain]), stored_as="missing")
 write_image("img-mismatch", tar_of([plain]), stored_as=hashlib.sha256(unique).hexdigest())
+write_image("img-huge", tar_of([plain, ("zeros", "file", b"\0" * (4 << 20))], gzip=True), gzip=True)

@@ -2,7 +2,11 @@
 // lab 01-08 is run to a normal exit, to a crash of its command, to SIGINT
 // and SIGTERM of the runtime, and to SIGKILL of the runtime at a random
 // moment of its set-up or while the container runs (then `nslab cleanup`,
-// as a user would). After each run the host must be as before it.
+// as a user would). So is `nslab image build` (row "img"): a RUN that fails,
+// SIGINT and SIGTERM of the builder during a RUN, SIGKILL of it at a random
+// moment or during a RUN (its lab 10 runtime dies with it). After each run
+// the host must be as before it: no image, no build directory, no
+// container directory.
 #include <signal.h>
 
 #include <chrono>
@@ -11,8 +15,12 @@
 #include <thread>
 #include <vector>
 
+#include <filesystem>
+#include <fstream>
+
 #include "faults.hpp"
 #include "nslab/labs.hpp"
+#include "nslab/sys.hpp"
 
 namespace faults {
 
@@ -43,12 +51,41 @@ const char* name_of(Ending e) {
     return "?";
 }
 
-// Every lab that builds a container (labs.hpp).
+// `nslab image build`, in the table as a lab of its own.
+constexpr int image_build = -1;
+
+// Every lab that builds a container (labs.hpp), then the image builder.
 std::vector<int> build_labs() {
     std::vector<int> numbers;
     for (const auto& lab : nslab::lab_table)
         if (lab.kind == nslab::LabKind::build) numbers.push_back(lab.number);
+    numbers.push_back(image_build);
     return numbers;
+}
+
+std::string label_of(int lab) {
+    char text[8];
+    std::snprintf(text, sizeof text, lab == image_build ? "img" : "lab%02d", lab);
+    return text;
+}
+
+// Two build contexts of busybox alone: one whose RUN exits 3, one whose RUN
+// says "ready" and sleeps (the builder's log, its stdout, carries the line).
+std::pair<std::string, std::string> build_contexts() {
+    namespace fs = std::filesystem;
+    const std::string root = fixtures_dir() + "/leaks-build";
+    std::error_code ignored;
+    fs::remove_all(root, ignored);
+    for (const char* dir : {"bin", "proc", "dev", "sys", "tmp"})
+        nslab::sys::mkdir_p(root + "/root/" + dir, 0755);
+    fs::copy_file(fs::path(bin_dir).parent_path() / "rootfs/bin/busybox",
+                  root + "/root/bin/busybox");
+    fs::create_symlink("busybox", root + "/root/bin/sh");
+    fs::create_symlink("busybox", root + "/root/bin/sleep");
+    std::ofstream(root + "/fails.Dockerfile") << "FROM scratch\nCOPY root /\nRUN exit 3\n";
+    std::ofstream(root + "/holds.Dockerfile")
+        << "FROM scratch\nCOPY root /\nRUN echo ready && exec sleep 30\n";
+    return {root + "/fails.Dockerfile", root + "/holds.Dockerfile"};
 }
 
 bool killed(Ending e) {
@@ -97,7 +134,9 @@ struct Counts {
 int leaks(std::uint64_t seed, int rounds, bool cleanup) {
     std::mt19937_64 rng(seed);
     std::string labs;
-    for (int lab : build_labs()) labs += (labs.empty() ? "" : " ") + std::to_string(lab);
+    for (int lab : build_labs())
+        labs += (labs.empty() ? "" : " ") +
+                (lab == image_build ? std::string("image build") : std::to_string(lab));
     std::printf(
         "leaks: seed %llu (--seed %llu repeats this run), %d rounds of labs %s x %zu "
         "endings\n",
@@ -110,21 +149,38 @@ int leaks(std::uint64_t seed, int rounds, bool cleanup) {
     std::map<std::pair<int, Ending>, Counts> table;
     int runs = 0, leaked = 0, wrong = 0;
 
+    const auto [fails, holds] = build_contexts();
     for (int round = 0; round < rounds; ++round) {
         for (int lab : build_labs()) {
             for (Ending e : endings) {
+                const bool image = lab == image_build;
+                if (image && e == Ending::crash) continue;  // a RUN that fails is "normal"
                 const int run = ++runs;
-                std::vector<std::string> args = options_for(lab, e, run, rng);
-                args.insert(args.end(), {"--", probe_in(lab)});
-                if (e == Ending::normal) args.insert(args.end(), {"exit", "3"});
-                if (e == Ending::crash) args.push_back("crash");
-                if (e == Ending::sigint || e == Ending::sigterm) args.push_back("hold");
-                if (killed(e)) args.insert(args.end(), {"zombies", "2"});  // more to kill
-                int expected = e == Ending::normal    ? 3
-                               : e == Ending::crash   ? 128 + SIGSEGV
-                               : e == Ending::sigint  ? 128 + SIGINT
-                               : e == Ending::sigterm ? 128 + SIGTERM
-                                                      : 128 + SIGKILL;
+                std::vector<std::string> args;
+                if (image) {
+                    args = {"image",
+                            "build",
+                            "--bin",
+                            bin_dir,
+                            "-f",
+                            e == Ending::normal ? fails : holds,
+                            "-t",
+                            "faults-build-" + std::to_string(run),
+                            std::filesystem::path(fails).parent_path().string()};
+                } else {
+                    args = options_for(lab, e, run, rng);
+                    args.insert(args.end(), {"--", probe_in(lab)});
+                    if (e == Ending::normal) args.insert(args.end(), {"exit", "3"});
+                    if (e == Ending::crash) args.push_back("crash");
+                    if (e == Ending::sigint || e == Ending::sigterm) args.push_back("hold");
+                    if (killed(e)) args.insert(args.end(), {"zombies", "2"});  // more to kill
+                }
+                int expected = e == Ending::normal && image ? 1  // the build failed
+                               : e == Ending::normal        ? 3
+                               : e == Ending::crash         ? 128 + SIGSEGV
+                               : e == Ending::sigint        ? 128 + SIGINT
+                               : e == Ending::sigterm       ? 128 + SIGTERM
+                                                            : 128 + SIGKILL;
                 std::string when;
 
                 const HostState before = snapshot();
@@ -134,6 +190,7 @@ int leaks(std::uint64_t seed, int rounds, bool cleanup) {
                     Launch launch;
                     launch.lab = lab;
                     launch.args = args;
+                    if (image) launch.program = bin_dir + "/nslab-tool";
                     Runtime rt(launch);
                     ours.insert(rt.pid());
                     auto ms_since = [&] {
@@ -142,7 +199,9 @@ int leaks(std::uint64_t seed, int rounds, bool cleanup) {
                     if (e == Ending::kill_setup) {
                         // A moment from the fork to a little past the usual
                         // "ready": clone, maps, cgroup, veth, mounts, exec.
-                        double limit = 1.2 * (ready_ms.count(lab) ? ready_ms[lab] : 50.0);
+                        double limit = 1.2 * (ready_ms.count(lab) ? ready_ms[lab]
+                                              : image             ? 300.0
+                                                                  : 50.0);
                         double at = std::uniform_real_distribution<double>(0, limit)(rng);
                         std::this_thread::sleep_until(
                             t0 + std::chrono::duration<double, std::milli>(at));
@@ -168,10 +227,10 @@ int leaks(std::uint64_t seed, int rounds, bool cleanup) {
                     if (status != expected) {
                         ++wrong;
                         std::printf(
-                            "WRONG STATUS lab%02d %s run %d [%s]: expected %d, got %d; "
+                            "WRONG STATUS %s %s run %d [%s]: expected %d, got %d; "
                             "stderr: %s\n",
-                            lab, name_of(e), run, joined(args).c_str(), expected, status,
-                            rt.err().c_str());
+                            label_of(lab).c_str(), name_of(e), run, joined(args).c_str(), expected,
+                            status, rt.err().c_str());
                     }
                 }
                 if (killed(e) && cleanup) run_cleanup();
@@ -183,8 +242,8 @@ int leaks(std::uint64_t seed, int rounds, bool cleanup) {
                 if (!left.empty()) {
                     ++leaked;
                     if (status == expected) ++c.bad;
-                    std::printf("LEAK lab%02d %s run %d%s [%s]:\n", lab, name_of(e), run,
-                                when.c_str(), joined(args).c_str());
+                    std::printf("LEAK %s %s run %d%s [%s]:\n", label_of(lab).c_str(), name_of(e),
+                                run, when.c_str(), joined(args).c_str());
                     for (const auto& line : left) std::printf("    %s\n", line.c_str());
                     kill_leftovers();
                     run_cleanup();
@@ -198,7 +257,7 @@ int leaks(std::uint64_t seed, int rounds, bool cleanup) {
     for (Ending e : endings) std::printf("%12s", name_of(e));
     std::printf("\n");
     for (int lab : build_labs()) {
-        std::printf("  %02d  ", lab);
+        std::printf("  %-4s", lab == image_build ? "img" : label_of(lab).substr(3).c_str());
         for (Ending e : endings) {
             const Counts& c = table[{lab, e}];
             char cell[32];

@@ -633,8 +633,11 @@ class Builder {
         layout_->write(state_, "", true);
         const std::string upper = temp_ + "/upper";
         const std::vector<std::string> command = command_form(in.arguments);
-        std::vector<std::string> argv = {lab_,           "--net",          "none", "--image",
-                                         layout_->dir(), "--keep-changes", upper,  "--"};
+        // --init: PID 1 forwards a signal to the command (an interrupted build
+        // stops its RUN) and reaps what the command leaves.
+        std::vector<std::string> argv = {lab_,      "--init",       "--net",          "none",
+                                         "--image", layout_->dir(), "--keep-changes", upper,
+                                         "--"};
         argv.insert(argv.end(), command.begin(), command.end());
         std::string said;  // the runtime's last line on stderr
         const int status = run_lab(argv, &said);

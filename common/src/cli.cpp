@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "nslab/capabilities.hpp"
 #include "nslab/errors.hpp"
 #include "nslab/idmap.hpp"
 #include "nslab/parse.hpp"
@@ -70,6 +71,16 @@ constexpr OptionSpec option_specs[] = {
      "above its layers"},
     {"keep-changes", "DIR",
      "keep what the container wrote (its upper directory) as a new layer DIR, like docker commit"},
+    {"cap-add", "NAME|ALL",
+     "a capability the container keeps beyond Docker's 14 (capabilities(7), as CHOWN or "
+     "SYS_ADMIN); repeatable",
+     LabKind::build, true},
+    {"cap-drop", "NAME|ALL", "a capability of Docker's 14 the container does not keep; repeatable",
+     LabKind::build, true},
+    {"no-new-privs", "true|false",
+     "no_new_privs: a setuid file or a file capability gains nothing at exec (default: true)"},
+    {"seccomp", "unconfined",
+     "unconfined: no seccomp filter (default: one with the effect of Docker's default profile)"},
 };
 
 // Calls f(name) for each option `lab` brings itself, in the table's order.
@@ -290,6 +301,23 @@ ParsedCommandLine parse_command_line(int number, int argc, const char* const* ar
     if (vm.count("keep-changes")) cfg.keep_changes = text("keep-changes");
     if (vm.count("keep-changes") && cfg.keep_changes.empty())
         throw UsageError("--keep-changes needs a directory name");
+
+    if (vm.count("cap-add")) cfg.cap_add = list("cap-add");
+    if (vm.count("cap-drop")) cfg.cap_drop = list("cap-drop");
+    caps::check_names(cfg);
+    if (vm.count("no-new-privs")) {
+        const std::string value = text("no-new-privs");
+        if (value != "true" && value != "false")
+            parse::invalid("--no-new-privs", value, "expected true or false");
+        cfg.no_new_privs = value == "true";
+    }
+    if (vm.count("seccomp")) {
+        const std::string value = text("seccomp");
+        if (value != "unconfined")
+            parse::invalid("--seccomp", value,
+                           "expected unconfined (a profile file is not read yet)");
+        cfg.seccomp = false;
+    }
 
     if (lab.kind == LabKind::inspect) {
         positionals.insert(positionals.end(), cfg.command.begin(), cfg.command.end());

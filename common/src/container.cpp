@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string_view>
 
 #include "nslab/cgroup_v1.hpp"
@@ -30,6 +31,7 @@
 #include "nslab/idmap.hpp"
 #include "nslab/image_store.hpp"
 #include "nslab/layers/cgroup.hpp"
+#include "nslab/layers/confine.hpp"
 #include "nslab/layers/exec.hpp"
 #include "nslab/layers/image.hpp"
 #include "nslab/layers/ipc.hpp"
@@ -156,10 +158,9 @@ Config with_image(const Config& given) {
     return cfg;
 }
 
-// In the container's root, the last of the set-up: the image config's Env,
-// WorkingDir (made if the image lacks it, as docker does) and User (a name
-// looked up in the image's /etc/passwd and /etc/group).
-void apply_image_settings(const Config& cfg) {
+// In the container's root: the image config's Env and WorkingDir (made if
+// the image lacks it, as docker does).
+void apply_image_environment(const Config& cfg) {
     for (const std::string& entry : cfg.env) {
         const size_t equals = entry.find('=');
         if (equals == 0 || equals == std::string::npos) continue;
@@ -170,6 +171,11 @@ void apply_image_settings(const Config& cfg) {
         sys::mkdir_p(cfg.working_dir, 0755);
         sys::chdir(cfg.working_dir);
     }
+}
+
+// The image config's User (a name looked up in the image's /etc/passwd and
+// /etc/group): lab 11 calls it between its capability drops.
+void become_image_user(const Config& cfg) {
     if (cfg.user.empty()) return;
     auto text_of = [](const char* path) {
         try {
@@ -185,6 +191,21 @@ void apply_image_settings(const Config& cfg) {
     sys::setresgid(gid, gid, gid);
     sys::setresuid(uid, uid, uid);
     sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a new euid cleared it (prctl(2))
+}
+
+// Lab 11, the last of the set-up: the container's capability set and its
+// seccomp filter (built here, before anything is dropped: the student's
+// clone rule joins the given table), then the drops in the layer's order,
+// the image's User among them.
+void confine_before_exec(const Config& cfg) {
+    const std::vector<caps::Cap> set = caps::container_set(cfg);
+    std::optional<confine_plan::Filter> filter;
+    if (cfg.seccomp) {
+        filter.emplace(set);
+        confine::add_clone_rule(*filter, set);
+    }
+    confine::drop_privileges(cfg, set, filter ? &*filter : nullptr,
+                             [&] { become_image_user(cfg); });
 }
 
 // The container's first process. Nothing throws out of it: a failure is
@@ -216,10 +237,16 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net,
         });
         step("cgroup: namespace, cgroupfs", Layer::cgroup, [&] { cgroup::in_child(); });
         step("ipc: mqueue", Layer::ipc, [&] { ipc::in_child(); });
-        step("image: Env, WorkingDir, User", Layer::image,
-             [&] { apply_image_settings(cfg); });  // the config of --image, if any
-        sync.report_ready(timings.encoded());      // set up: the parent writes the pid file
-        sync.wait_parent();                        // ...and lets us go
+        step("image: Env, WorkingDir", Layer::image,
+             [&] { apply_image_environment(cfg); });  // the config of --image, if any
+        step("confine: masked and read-only paths", Layer::confine,
+             [&] { confine::mask_paths(); });  // while we may still mount
+        step("image: User", cfg.has(Layer::image) && !cfg.has(Layer::confine),
+             [&] { become_image_user(cfg); });  // lab 11 changes it between its drops
+        step("confine: capabilities, no_new_privs, seccomp", Layer::confine,
+             [&] { confine_before_exec(cfg); });  // the last: nothing privileged after it
+        sync.report_ready(timings.encoded());     // set up: the parent writes the pid file
+        sync.wait_parent();                       // ...and lets us go
         return run_command(cfg, sync, original_mask);
     } catch (const std::exception& e) {
         const auto* system_error = dynamic_cast<const std::system_error*>(&e);

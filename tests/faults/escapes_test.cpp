@@ -15,6 +15,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -267,5 +268,80 @@ TEST(Escape, UserNamespaceRootHasNoCapabilityOnTheHost) {
             EXPECT_TRUE(value.starts_with("denied") || value == "unsupported")
                 << name << " is " << value << ": a capability of the container counts on the host";
         }
+    }
+}
+
+// Lab 11's claims (tests/graders/confine_claims.cpp) say each of these is
+// refused; here each is first seen to work against lab 08 as root, so those
+// claims can fail. Prints the table: each escape x (lab 08, lab 11) x (root,
+// --userns). Every probe changes nothing of the host (probe confine).
+TEST(Escape, ConfinementRefusesWhatLab08Allows) {
+    struct Case {
+        std::string name;
+        int lab;
+        std::vector<std::string> options;
+    };
+    const std::vector<Case> cases = {
+        {"lab08 root", 8, {"--net", "none"}},
+        {"lab08 --userns", 8, {"--net", "none", "--userns"}},
+        {"lab11 root", 11, {"--net", "none"}},
+        {"lab11 --userns", 11, {"--net", "none", "--userns"}},
+    };
+    const std::vector<std::string> escapes = {"open_by_handle_at",
+                                              "clone.newuser",
+                                              "unshare.newuser",
+                                              "bpf",
+                                              "perf_event_open",
+                                              "keyctl",
+                                              "userfaultfd",
+                                              "init_module",
+                                              "mount",
+                                              "kcore",
+                                              "kallsyms",
+                                              "write /proc/sys/kernel/core_pattern",
+                                              "write /proc/sysrq-trigger",
+                                              "setuid.euid"};
+    std::map<std::string, std::map<std::string, std::string>> seen;  // case -> escape -> outcome
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.name);
+        Result r = run(c.lab, c.options, {"/bin/probe", "confine"});
+        ASSERT_EQ(r.status, 0) << r.err;
+        seen[c.name] = key_values(r.out);
+        // The setuid file needs a mount without nosuid: lab 11 gets one with SYS_ADMIN.
+        std::vector<std::string> options = c.options;
+        if (c.lab == 11) options.insert(options.end(), {"--cap-add", "SYS_ADMIN"});
+        r = run(c.lab, options, {"/bin/probe", "setuid-gain"});
+        seen[c.name]["setuid.euid"] = key_values(r.out)["setuid.euid"];
+    }
+    std::printf("%-36s", "escape");
+    for (const Case& c : cases) std::printf(" | %-18s", c.name.c_str());
+    std::printf("\n");
+    for (const std::string& escape : escapes) {
+        std::printf("%-36s", escape.c_str());
+        for (const Case& c : cases) std::printf(" | %-18s", seen[c.name][escape].c_str());
+        std::printf("\n");
+    }
+    auto refused = [](const std::string& escape, const std::string& outcome) {
+        if (escape == "setuid.euid") return outcome == "1000";
+        if (escape == "kallsyms") return outcome == "zeroed";
+        if (escape == "kcore") return outcome == "empty" || outcome.starts_with("denied");
+        return outcome.starts_with("denied");
+    };
+    for (const std::string& escape : escapes) {
+        // A kernel without modules (ENOSYS) or without /proc/kcore or
+        // sysrq (ENOENT) has nothing to escape through: no control there
+        // (tests/vm's Debian kernel has them).
+        const std::string& control = seen["lab08 root"][escape];
+        if (control == "unsupported" || control == "denied ENOENT") {
+            std::printf("note: %s: not on this kernel (%s in lab 08): no control here\n",
+                        escape.c_str(), control.c_str());
+        } else {
+            EXPECT_FALSE(refused(escape, control))
+                << "the control failed: " << escape << " is refused in lab 08 as root already ("
+                << control << "), so lab 11's claim could not fail";
+        }
+        for (const char* confined : {"lab11 root", "lab11 --userns"})
+            EXPECT_TRUE(refused(escape, seen[confined][escape]))
+                << escape << " works in " << confined << ": " << seen[confined][escape];
     }
 }

@@ -263,6 +263,17 @@ TempDir::~TempDir() {
 std::string rootfs_dir() {
     return env_or("NSLAB_ROOTFS_DIR", NSLAB_ROOTFS_DIR);
 }
+std::vector<std::string> with(std::vector<std::string> options,
+                              const std::vector<std::string>& more) {
+    options.insert(options.end(), more.begin(), more.end());
+    return options;
+}
+
+std::vector<std::string> unconfined(int lab_number) {
+    if (!nslab::lab_has(lab_number, nslab::Layer::confine)) return {};
+    return {"--cap-add", "ALL"};
+}
+
 std::string lab_executable(int lab_number) {
     return bin_dir() + "/" + nslab::lab_program_name(lab_number);
 }

@@ -59,6 +59,16 @@ std::string holds(const std::string& text, const std::string& piece, bool wanted
 // touches the real host network.
 void enter_scratch_network();
 
+// The options under which root inside a container of `lab_number` keeps
+// every capability of its namespaces: none before lab 11; from lab 11 on,
+// which drops to Docker's 14, --cap-add ALL. For the earlier layers' claims
+// that use root's power inside (mount, sethostname, CapEff of a user
+// namespace's root): what they check holds with every capability kept.
+std::vector<std::string> unconfined(int lab_number);
+// `options`, then `more`: a claim's options with some added.
+std::vector<std::string> with(std::vector<std::string> options,
+                              const std::vector<std::string>& more);
+
 std::string lab_executable(int lab_number);
 // The probe as the container sees it: inside the rootfs from lab 02 on,
 // where the container has its own root; the host's copy before.

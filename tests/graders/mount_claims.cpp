@@ -203,7 +203,7 @@ TEST(Mount, MountInsideStaysInside) {
     const pid_t grader = ::getpid();
     auto report = fields_of(in_shared_scratch_namespace([&] {
         try {
-            auto c = Running::start(lab(), {}, {"/bin/sh", "-c", script});
+            auto c = Running::start(lab(), unconfined(lab()), {"/bin/sh", "-c", script});
             std::string inside =
                 nslab::sys::read_file("/proc/" + std::to_string(c.container_pid()) + "/mountinfo");
             std::string machine =

@@ -105,7 +105,7 @@ TEST(Uts, UtsNamespaceIsNew) {
 TEST(Uts, ChangeInsideStaysInside) {
     claim(2, "lab03 handout: whose hostname");
     auto c =
-        Running::start(lab(), {"--hostname", "nslab-before"},
+        Running::start(lab(), with({"--hostname", "nslab-before"}, unconfined(lab())),
                        {"/bin/sh", "-c",
                         "hostname nslab-after && hostname && exec " + probe_path(lab()) + " hold"});
     EXPECT_EQ(c.first_line(), "nslab-after") << "hostname NAME inside renames the container";

@@ -3,14 +3,24 @@
 // privileges a container must not have.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/keyctl.h>
+#include <linux/perf_event.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/io.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <grp.h>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -140,6 +150,178 @@ int cmd_hostcaps(const Args&) {
     return 0;
 }
 
+// What Docker's defaults refuse a container (lab 11), each tried in a way
+// that changes nothing: a host file is opened and closed unwritten or read,
+// a kernel object made is closed at once, a module load gets no image.
+// "allowed" in lab 08 as root; "denied ..." (or "empty"/"zeroed") in lab 11.
+int cmd_confine(const Args&) {
+    for (const char* key :
+         {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"}) {
+        const std::string status = probe::slurp("/proc/self/status");
+        const size_t at = status.find(std::string("\n") + key + ":");
+        if (at == std::string::npos) continue;
+        const size_t start = status.find_first_not_of(" \t", at + std::strlen(key) + 2);
+        std::cout << "status." << key << ": "
+                  << status.substr(start, status.find('\n', start) - start) << "\n";
+    }
+    // The shocker (2014) and the nsfs handles of 6.18: any inode by its handle.
+    alignas(file_handle) unsigned char storage[sizeof(file_handle) + MAX_HANDLE_SZ] = {};
+    auto* handle = reinterpret_cast<file_handle*>(storage);
+    handle->handle_bytes = MAX_HANDLE_SZ;
+    int mount_id = 0;
+    long rc = ::name_to_handle_at(AT_FDCWD, "/", handle, &mount_id, 0);
+    if (rc == 0) {
+        rc = ::open_by_handle_at(AT_FDCWD, handle, O_RDONLY | O_CLOEXEC);
+        if (rc >= 0) ::close(static_cast<int>(rc));
+    }
+    std::cout << "open_by_handle_at: " << outcome(rc) << "\n";
+    // A new user namespace by clone(2) (where an unprivileged root gets every
+    // capability again) and by unshare(2), each in a child that exits at once.
+    rc = ::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+    if (rc == 0) ::_exit(0);
+    if (rc > 0) ::waitpid(static_cast<pid_t>(rc), nullptr, 0);
+    std::cout << "clone.newuser: " << outcome(rc) << "\n";
+    int channel[2];
+    if (::pipe(channel) != 0) return 1;
+    pid_t child = ::fork();
+    if (child == 0) {
+        int result = ::unshare(CLONE_NEWUSER) == 0 ? 0 : errno;
+        if (::write(channel[1], &result, sizeof result) < 0) ::_exit(1);
+        ::_exit(0);
+    }
+    int result = EIO;
+    if (::read(channel[0], &result, sizeof result) != sizeof result) result = EIO;
+    ::waitpid(child, nullptr, 0);
+    ::close(channel[0]);
+    ::close(channel[1]);
+    errno = result;
+    std::cout << "unshare.newuser: " << outcome(result == 0 ? 0 : -1) << "\n";
+    // bpf(2): a one-entry array map, closed at once.
+    union bpf_attr map {};
+    map.map_type = BPF_MAP_TYPE_ARRAY;
+    map.key_size = 4;
+    map.value_size = 4;
+    map.max_entries = 1;
+    rc = ::syscall(SYS_bpf, BPF_MAP_CREATE, &map, sizeof map);
+    if (rc >= 0) ::close(static_cast<int>(rc));
+    std::cout << "bpf: " << outcome(rc) << "\n";
+    // perf_event_open(2): a software clock counting this process, closed at once.
+    perf_event_attr event{};
+    event.type = PERF_TYPE_SOFTWARE;
+    event.size = sizeof event;
+    event.config = PERF_COUNT_SW_TASK_CLOCK;
+    event.disabled = 1;
+    event.exclude_kernel = 1;
+    event.exclude_hv = 1;
+    rc = ::syscall(SYS_perf_event_open, &event, 0, -1, -1, 0UL);
+    if (rc >= 0) ::close(static_cast<int>(rc));
+    std::cout << "perf_event_open: " << outcome(rc) << "\n";
+    // keyctl(2): which session keyring we share (makes none).
+    rc = ::syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
+    std::cout << "keyctl: " << outcome(rc) << "\n";
+    rc = ::syscall(SYS_userfaultfd, O_CLOEXEC);
+    if (rc >= 0) ::close(static_cast<int>(rc));
+    std::cout << "userfaultfd: " << outcome(rc) << "\n";
+    // A module load with no image: refused before (capability, filter) or after the check.
+    rc = ::syscall(SYS_init_module, nullptr, 0UL, "");
+    if (rc == -1 && errno != EPERM && errno != ENOSYS) rc = 0;  // past the check: allowed
+    std::cout << "init_module: " << outcome(rc) << "\n";
+    // mount(2) of a tmpfs of our own, undone at once.
+    const std::string dir = "/tmp/probe-confine-" + std::to_string(::getpid());
+    ::mkdir(dir.c_str(), 0700);
+    rc = ::mount("probe", dir.c_str(), "tmpfs", 0, "size=4k");
+    if (rc == 0) ::umount2(dir.c_str(), MNT_DETACH);
+    ::rmdir(dir.c_str());
+    std::cout << "mount: " << outcome(rc) << "\n";
+    // The kernel's memory: /proc/kcore read (16 bytes of its ELF header).
+    int fd = ::open("/proc/kcore", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        std::cout << "kcore: " << outcome(fd) << "\n";
+    } else {
+        char head[16];
+        ssize_t n = ::read(fd, head, sizeof head);
+        std::cout << "kcore: " << (n > 0 ? "allowed, read" : n == 0 ? "empty" : outcome(n)) << "\n";
+        ::close(fd);
+    }
+    // kallsyms shows the kernel's addresses only to CAP_SYSLOG (kptr_restrict).
+    std::string symbols(64, '\0');
+    fd = ::open("/proc/kallsyms", O_RDONLY | O_CLOEXEC);
+    ssize_t got = fd < 0 ? 0 : ::read(fd, symbols.data(), symbols.size());
+    if (fd >= 0) ::close(fd);
+    symbols.resize(got > 0 ? static_cast<size_t>(got) : 0);
+    std::cout << "kallsyms: "
+              << (symbols.empty()                        ? "empty"
+                  : symbols.find_first_not_of('0') >= 16 ? "zeroed"
+                                                         : "allowed, addresses")
+              << "\n";
+    // Host-wide files, opened for writing and closed unwritten.
+    for (const char* path : {"/proc/sys/kernel/core_pattern", "/proc/sysrq-trigger"}) {
+        fd = ::open(path, O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) ::close(fd);
+        std::cout << "write " << path << ": " << outcome(fd) << "\n";
+    }
+    // What the container still may do: a raw socket (ping), port 80.
+    fd = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+    if (fd >= 0) ::close(fd);
+    std::cout << "raw_socket: " << outcome(fd) << "\n";
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(80);
+    rc = fd < 0 ? -1 : ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    if (fd >= 0) ::close(fd);
+    std::cout << "bind80: " << outcome(rc) << "\n";
+    return 0;
+}
+
+// A setuid-root copy of the probe, planted on a tmpfs mounted without
+// nosuid (where the container may mount; else in /tmp, which is nosuid),
+// run by uid 1000: "setuid.euid: 0" means it gained root. It prints its
+// euid with `euid`.
+int cmd_setuid_gain(const Args&) {
+    const std::string dir = "/tmp/probe-suid-" + std::to_string(::getpid());
+    ::mkdir(dir.c_str(), 0755);
+    long rc = ::mount("probe", dir.c_str(), "tmpfs", 0, "size=8m,mode=0755");
+    std::cout << "setuid.mount: " << outcome(rc) << "\n";
+    const std::string copy = dir + "/probe";
+    {
+        const std::string self = probe::slurp("/proc/self/exe");
+        int fd = ::open(copy.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+        if (fd < 0 || ::write(fd, self.data(), self.size()) != static_cast<ssize_t>(self.size())) {
+            std::cout << "setuid: failed: cannot write " << copy << "\n";
+            return 1;
+        }
+        ::close(fd);
+    }
+    if (::chown(copy.c_str(), 0, 0) != 0 || ::chmod(copy.c_str(), 04755) != 0) {
+        std::cout << "setuid: failed: chown/chmod " << copy << ": " << std::strerror(errno) << "\n";
+        return 1;
+    }
+    std::cout << std::flush;
+    pid_t child = ::fork();
+    if (child == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(1000, 1000, 1000) != 0 ||
+            ::setresuid(1000, 1000, 1000) != 0) {
+            std::cout << "setuid: failed: setresuid(1000): " << std::strerror(errno) << std::endl;
+            ::_exit(1);
+        }
+        ::execl(copy.c_str(), "probe", "euid", static_cast<char*>(nullptr));
+        std::cout << "setuid: failed: exec " << copy << ": " << std::strerror(errno) << std::endl;
+        ::_exit(1);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ::unlink(copy.c_str());
+    if (rc == 0) ::umount2(dir.c_str(), MNT_DETACH);
+    ::rmdir(dir.c_str());
+    return 0;
+}
+
+int cmd_euid(const Args&) {
+    std::cout << "setuid.euid: " << ::geteuid() << "\n";
+    return 0;
+}
+
 // CVE-2019-5736 overwrote the host's runtime through /proc/PID/exe of a
 // runtime process inside the container: try to open PATH for writing
 // (nothing is written; the fd is closed at once).
@@ -221,5 +403,11 @@ const probe::Register r_cve("cve-2019-5736", cmd_cve_2019_5736,
                             "FIFO: replay CVE-2019-5736 against a runtime run as /bin/sh");
 const probe::Register r_hostcaps("hostcaps", cmd_hostcaps,
                                  "try host-wide privileged calls, each harmless when allowed");
+const probe::Register r_confine("confine", cmd_confine,
+                                "try what Docker's defaults refuse (lab 11), changing nothing");
+const probe::Register r_setuid_gain(
+    "setuid-gain", cmd_setuid_gain,
+    "plant a setuid-root probe, run it as uid 1000, print its euid");
+const probe::Register r_euid("euid", cmd_euid, "print 'setuid.euid: EUID'");
 
 }  // namespace

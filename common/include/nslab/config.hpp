@@ -84,6 +84,12 @@ struct Config {
     std::string working_dir;       // the command's working directory inside
     std::string user;              // uid[:gid] or name[:group], looked up in the image
 
+    // lab 11: what confines the container (confine.hpp)
+    std::vector<std::string> cap_add;   // --cap-add NAME|ALL, in order, checked names
+    std::vector<std::string> cap_drop;  // --cap-drop NAME|ALL
+    bool no_new_privs = true;           // --no-new-privs=false turns it off
+    bool seccomp = true;                // --seccomp unconfined turns the filter off
+
     // Is this layer part of the running lab? (a join lab builds nothing.)
     bool has(Layer layer) const { return lab_has(lab, layer); }
     // Does the container get a user namespace? (lab 05's layer, with --userns)

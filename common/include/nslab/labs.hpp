@@ -23,7 +23,8 @@ enum class Layer : int {
     cgroup = 6,
     time = 7,
     ipc = 8,
-    image = 10
+    image = 10,
+    confine = 11
 };
 
 // Which layers a lab's executable has: one bit per Layer.
@@ -54,7 +55,7 @@ class LayerSet {
 
 enum class LabKind {
     inspect,  // looks at processes, makes nothing (lab 00)
-    build,    // builds a container from its layers (labs 01-08, 10)
+    build,    // builds a container from its layers (labs 01-08, 10, 11)
     join,     // joins a running container (lab 09)
 };
 
@@ -106,6 +107,10 @@ inline constexpr Lab lab_table[] = {
     {10, "image", LabKind::build, Layer::image, LayerSet::through(Layer::ipc) | Layer::image,
      "layer keep-changes image",
      "Run COMMAND in every namespace type, on a copy-on-write root made of image layers."},
+    {11, "confine", LabKind::build, Layer::confine,
+     LayerSet::through(Layer::ipc) | Layer::image | Layer::confine,
+     "cap-add cap-drop no-new-privs seccomp",
+     "Run COMMAND confined: Docker's capabilities, no_new_privs, seccomp, masked paths."},
 };
 
 // What the orchestrator and the build rely on: numbers in order, and every

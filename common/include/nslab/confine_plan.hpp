@@ -1,0 +1,63 @@
+// Lab 11's given plumbing besides the capabilities (capabilities.hpp): the
+// paths Docker masks and makes read-only, and a seccomp filter built with
+// libseccomp (seccomp_init(3), seccomp_rule_add(3), seccomp_load(3)) that
+// denies, with EPERM, what Docker's default profile denies. What the
+// student writes is in confine.cpp: the masked-path binds, one rule of the
+// filter, and the order of the drops.
+#pragma once
+
+#include <seccomp.h>
+
+#include <string>
+#include <vector>
+
+#include "nslab/capabilities.hpp"
+
+namespace nslab::confine_plan {
+
+// Docker's masked paths (moby's oci/defaults.go): a file is hidden under
+// /dev/null, a directory under an empty read-only tmpfs.
+const std::vector<std::string>& masked_paths();
+// Docker's read-only paths: each bound on itself, then read-only.
+const std::vector<std::string>& read_only_paths();
+// Remounts the bind mount at `path` read-only, keeping the flags the kernel
+// may have locked on it (a user namespace may add restrictions, never lift one).
+void remount_read_only(const std::string& path);
+
+// One denied system call: EPERM (clone3: ENOSYS, so the C library falls
+// back to clone, whose flags a filter can see), unless the container's
+// capability set holds `unless` (-1: always), as Docker's profile allows
+// mount with CAP_SYS_ADMIN.
+struct Denied {
+    const char* name;
+    int unless;
+    int error;
+};
+const std::vector<Denied>& denied_syscalls();
+
+// A filter whose default is to allow: each rule says what to refuse. The
+// filter checks the architecture first: a system call of another ABI
+// (int 0x80, x32) kills the process, so no other numbering slips past.
+class Filter {
+  public:
+    // The filter for a container holding `caps`: every denied_syscalls()
+    // entry whose capability it lacks.
+    explicit Filter(const std::vector<caps::Cap>& caps);
+    Filter(const Filter&) = delete;
+    Filter& operator=(const Filter&) = delete;
+    ~Filter();
+    // Adds a rule: system call `syscall` (SCMP_SYS(name)) fails with
+    // `error` when every comparison of `args` holds (none: always).
+    void deny(int syscall, int error, const std::vector<scmp_arg_cmp>& args = {});
+    // Installs it on this thread (seccomp(2)): needs no_new_privs or
+    // CAP_SYS_ADMIN; from then on every later exec keeps it.
+    void load() const;
+    // The rules, as libseccomp would write them (seccomp_export_pfc(3)):
+    // for --verbose and the unit tests.
+    std::string text() const;
+
+  private:
+    scmp_filter_ctx ctx_;
+};
+
+}  // namespace nslab::confine_plan

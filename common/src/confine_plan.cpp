@@ -1,0 +1,147 @@
+#include "nslab/confine_plan.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+#include "nslab/sys.hpp"
+
+namespace nslab::confine_plan {
+
+const std::vector<std::string>& masked_paths() {
+    static const std::vector<std::string> paths = {
+        "/proc/acpi",        "/proc/kcore",
+        "/proc/keys",        "/proc/latency_stats",
+        "/proc/timer_list",  "/proc/timer_stats",
+        "/proc/sched_debug", "/proc/scsi",
+        "/sys/firmware",     "/sys/devices/virtual/powercap"};
+    return paths;
+}
+
+const std::vector<std::string>& read_only_paths() {
+    static const std::vector<std::string> paths = {"/proc/bus", "/proc/fs", "/proc/irq",
+                                                   "/proc/sys", "/proc/sysrq-trigger"};
+    return paths;
+}
+
+void remount_read_only(const std::string& path) {
+    struct statvfs st {};
+    sys::check(::statvfs(path.c_str(), &st), "statvfs(" + path + ")");
+    const unsigned long kept =
+        st.f_flag & (ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_NOATIME | ST_NODIRATIME | ST_RELATIME);
+    sys::mount("", path, "", MS_REMOUNT | MS_BIND | MS_RDONLY | kept);
+}
+
+const std::vector<Denied>& denied_syscalls() {
+    // Docker's default profile (moby's profiles/seccomp/default.json) lists
+    // what it allows; these are the calls it leaves out, or allows only
+    // with a capability. ptrace is allowed there on kernels from 4.8 on.
+    static const std::vector<Denied> table = {
+        {"open_by_handle_at", CAP_DAC_READ_SEARCH, EPERM},
+        {"name_to_handle_at", CAP_DAC_READ_SEARCH, EPERM},
+        {"mount", CAP_SYS_ADMIN, EPERM},
+        {"umount2", CAP_SYS_ADMIN, EPERM},
+        {"fsopen", CAP_SYS_ADMIN, EPERM},
+        {"fsconfig", CAP_SYS_ADMIN, EPERM},
+        {"fsmount", CAP_SYS_ADMIN, EPERM},
+        {"fspick", CAP_SYS_ADMIN, EPERM},
+        {"move_mount", CAP_SYS_ADMIN, EPERM},
+        {"open_tree", CAP_SYS_ADMIN, EPERM},
+        {"mount_setattr", CAP_SYS_ADMIN, EPERM},
+        {"pivot_root", CAP_SYS_ADMIN, EPERM},
+        {"unshare", CAP_SYS_ADMIN, EPERM},
+        {"setns", CAP_SYS_ADMIN, EPERM},
+        {"clone3", CAP_SYS_ADMIN, ENOSYS},
+        {"bpf", CAP_SYS_ADMIN, EPERM},
+        {"perf_event_open", CAP_SYS_ADMIN, EPERM},
+        {"lookup_dcookie", CAP_SYS_ADMIN, EPERM},
+        {"quotactl", CAP_SYS_ADMIN, EPERM},
+        {"swapon", CAP_SYS_ADMIN, EPERM},
+        {"swapoff", CAP_SYS_ADMIN, EPERM},
+        {"keyctl", -1, EPERM},
+        {"add_key", -1, EPERM},
+        {"request_key", -1, EPERM},
+        {"userfaultfd", -1, EPERM},
+        {"kexec_load", CAP_SYS_BOOT, EPERM},
+        {"kexec_file_load", CAP_SYS_BOOT, EPERM},
+        {"reboot", CAP_SYS_BOOT, EPERM},
+        {"init_module", CAP_SYS_MODULE, EPERM},
+        {"finit_module", CAP_SYS_MODULE, EPERM},
+        {"delete_module", CAP_SYS_MODULE, EPERM},
+        {"acct", CAP_SYS_PACCT, EPERM},
+        {"iopl", CAP_SYS_RAWIO, EPERM},
+        {"ioperm", CAP_SYS_RAWIO, EPERM},
+        {"settimeofday", CAP_SYS_TIME, EPERM},
+        {"clock_settime", CAP_SYS_TIME, EPERM},
+        {"clock_adjtime", CAP_SYS_TIME, EPERM},
+        {"adjtimex", CAP_SYS_TIME, EPERM},
+        {"kcmp", CAP_SYS_PTRACE, EPERM},
+        {"process_vm_readv", CAP_SYS_PTRACE, EPERM},
+        {"process_vm_writev", CAP_SYS_PTRACE, EPERM},
+        {"uselib", -1, EPERM},
+        {"_sysctl", -1, EPERM},
+        {"ustat", -1, EPERM},
+        {"sysfs", -1, EPERM},
+        {"nfsservctl", -1, EPERM},
+    };
+    return table;
+}
+
+namespace {
+
+void check_rc(int rc, const std::string& what) {
+    if (rc < 0) sys::fail(what, -rc);  // libseccomp returns -errno
+}
+
+}  // namespace
+
+Filter::Filter(const std::vector<caps::Cap>& caps) : ctx_(seccomp_init(SCMP_ACT_ALLOW)) {
+    if (!ctx_) throw std::runtime_error("seccomp_init(SCMP_ACT_ALLOW) failed");
+    check_rc(seccomp_attr_set(ctx_, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS),
+             "seccomp_attr_set(SCMP_FLTATR_ACT_BADARCH)");
+    // libseccomp sets no_new_privs itself before loading, unless told not
+    // to: here that is the layer's own step, in its own place.
+    check_rc(seccomp_attr_set(ctx_, SCMP_FLTATR_CTL_NNP, 0),
+             "seccomp_attr_set(SCMP_FLTATR_CTL_NNP)");
+    for (const Denied& call : denied_syscalls()) {
+        if (call.unless >= 0 && caps::contains(caps, call.unless)) continue;
+        const int number = seccomp_syscall_resolve_name(call.name);
+        if (number == __NR_SCMP_ERROR) continue;  // not on this architecture
+        deny(number, call.error);
+    }
+}
+
+Filter::~Filter() {
+    seccomp_release(ctx_);
+}
+
+void Filter::deny(int syscall, int error, const std::vector<scmp_arg_cmp>& args) {
+    char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, syscall);
+    const std::string what = std::string("seccomp_rule_add(") + (name ? name : "?") + ")";
+    std::free(name);
+    check_rc(seccomp_rule_add_array(ctx_, SCMP_ACT_ERRNO(static_cast<unsigned>(error)), syscall,
+                                    static_cast<unsigned>(args.size()), args.data()),
+             what);
+}
+
+void Filter::load() const {
+    check_rc(seccomp_load(ctx_), "seccomp_load()");
+}
+
+std::string Filter::text() const {
+    int fd = ::memfd_create("seccomp-pfc", MFD_CLOEXEC);
+    if (fd < 0) sys::fail("memfd_create()");
+    Fd file(fd);
+    check_rc(seccomp_export_pfc(ctx_, fd), "seccomp_export_pfc()");
+    return sys::read_file("/proc/self/fd/" + std::to_string(fd));
+}
+
+}  // namespace nslab::confine_plan

@@ -1,0 +1,47 @@
+// Lab 11's given plumbing: the container's capability set from --cap-add and
+// --cap-drop, capability names, and the filter the table makes.
+#include <gtest/gtest.h>
+
+#include "nslab/capabilities.hpp"
+#include "nslab/cli.hpp"
+#include "nslab/confine_plan.hpp"
+#include "nslab/errors.hpp"
+
+using namespace nslab;
+
+TEST(Confine, DefaultSetIsDockersFourteen) {
+    Config cfg;
+    EXPECT_EQ(caps::container_set(cfg).size(), 14u);
+    EXPECT_TRUE(caps::contains(caps::container_set(cfg), CAP_NET_BIND_SERVICE));
+    EXPECT_FALSE(caps::contains(caps::container_set(cfg), CAP_SYS_ADMIN));
+}
+
+TEST(Confine, CapDropAndCapAddApplyDropsFirst) {
+    Config cfg;
+    cfg.cap_drop = {"ALL"};
+    cfg.cap_add = {"chown", "CAP_SYS_ADMIN"};
+    EXPECT_EQ(caps::container_set(cfg), (std::vector<caps::Cap>{CAP_CHOWN, CAP_SYS_ADMIN}));
+    cfg.cap_drop = {"KILL"};
+    cfg.cap_add = {"ALL"};
+    EXPECT_EQ(caps::container_set(cfg), caps::all_held());
+}
+
+TEST(Confine, UnknownCapabilityNameIsAUsageError) {
+    EXPECT_THROW(caps::from_name("--cap-add", "BOGUS"), UsageError);
+    EXPECT_THROW(caps::from_name("--cap-add", "7"), UsageError);
+    EXPECT_EQ(caps::from_name("--cap-add", "Sys_Admin"), CAP_SYS_ADMIN);
+    EXPECT_EQ(caps::name_of(CAP_NET_RAW), "NET_RAW");
+    const char* argv[] = {"lab11_confine", "--cap-drop", "NOPE", "--", "/bin/true"};
+    EXPECT_THROW(parse_command_line(11, 5, argv), UsageError);
+}
+
+TEST(Confine, FilterFollowsTheCapabilitySet) {
+    const std::string confined = confine_plan::Filter(caps::docker_default()).text();
+    EXPECT_NE(confined.find("open_by_handle_at"), std::string::npos) << confined;
+    EXPECT_NE(confined.find("\"mount\""), std::string::npos) << confined;
+    std::vector<caps::Cap> admin = caps::docker_default();
+    admin.push_back(CAP_SYS_ADMIN);
+    const std::string with_admin = confine_plan::Filter(admin).text();
+    EXPECT_EQ(with_admin.find("\"mount\""), std::string::npos) << with_admin;
+    EXPECT_NE(with_admin.find("keyctl"), std::string::npos) << with_admin;  // always refused
+}

@@ -111,6 +111,9 @@ Filter::Filter(const std::vector<caps::Cap>& caps) : ctx_(seccomp_init(SCMP_ACT_
     // to: here that is the layer's own step, in its own place.
     check_rc(seccomp_attr_set(ctx_, SCMP_FLTATR_CTL_NNP, 0),
              "seccomp_attr_set(SCMP_FLTATR_CTL_NNP)");
+    // The kernel's own errno (EACCES) on a refused load, not ECANCELED.
+    check_rc(seccomp_attr_set(ctx_, SCMP_FLTATR_API_SYSRAWRC, 1),
+             "seccomp_attr_set(SCMP_FLTATR_API_SYSRAWRC)");
     for (const Denied& call : denied_syscalls()) {
         if (call.unless >= 0 && caps::contains(caps, call.unless)) continue;
         const int number = seccomp_syscall_resolve_name(call.name);

@@ -219,6 +219,7 @@ TEST(Confine, SetuidFileGainsNothing) {
         // SYS_ADMIN lets the probe mount a tmpfs without nosuid to plant it on.
         Result r =
             run(lab(), with(way.options, {"--cap-add", "SYS_ADMIN"}), probe({"setuid-gain"}));
+        ASSERT_EQ(r.status, 0) << "the probe should run in the confined container" << ran(r, 0);
         auto fields = key_values(r.out);
         ASSERT_EQ(fields["setuid.mount"], "allowed")
             << "the control failed: no tmpfs without nosuid to plant the file on"

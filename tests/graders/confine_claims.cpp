@@ -202,10 +202,11 @@ TEST(Confine, MaskedPathsShowNothing) {
                         "for f in /proc/keys /proc/timer_list /proc/sched_debug; do "
                         "[ -e $f ] && echo $f $(wc -c < $f); done; ls -A /sys/firmware | wc -l"});
         EXPECT_EQ(r.status, 0) << "a shell should run inside" << ran(r, 0);
-        for (const char* path : {"/proc/keys ", "/proc/timer_list ", "/proc/sched_debug "})
-            if (r.out.find(path) != std::string::npos)
-                EXPECT_HAS(r.out, std::string(path) + "0\n")
-                    << path << "should read as empty inside (masked by /dev/null)";
+        for (const char* path : {"/proc/keys ", "/proc/timer_list ", "/proc/sched_debug "}) {
+            if (r.out.find(path) == std::string::npos) continue;  // not on this kernel
+            EXPECT_HAS(r.out, std::string(path) + "0\n")
+                << path << "should read as empty inside (masked by /dev/null)";
+        }
         EXPECT_TRUE(r.out.ends_with("\n0\n") || r.out == "0\n")
             << "/sys/firmware inside should be an empty directory"
             << note("0 entries in /sys/firmware", r.out);

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "nslab/capabilities.hpp"
+#include "nslab/confine_plan.hpp"
 #include "nslab/errors.hpp"
 #include "nslab/idmap.hpp"
 #include "nslab/parse.hpp"
@@ -79,8 +80,9 @@ constexpr OptionSpec option_specs[] = {
      LabKind::build, true},
     {"no-new-privs", "true|false",
      "no_new_privs: a setuid file or a file capability gains nothing at exec (default: true)"},
-    {"seccomp", "unconfined",
-     "unconfined: no seccomp filter (default: one with the effect of Docker's default profile)"},
+    {"seccomp", "unconfined|FILE",
+     "unconfined: no seccomp filter; FILE: a profile in Docker's JSON format (default: a filter "
+     "with the effect of Docker's default profile)"},
 };
 
 // Calls f(name) for each option `lab` brings itself, in the table's order.
@@ -313,10 +315,17 @@ ParsedCommandLine parse_command_line(int number, int argc, const char* const* ar
     }
     if (vm.count("seccomp")) {
         const std::string value = text("seccomp");
-        if (value != "unconfined")
-            parse::invalid("--seccomp", value,
-                           "expected unconfined (a profile file is not read yet)");
-        cfg.seccomp = false;
+        if (value.empty()) throw UsageError("--seccomp needs unconfined or a profile file");
+        if (value == "unconfined")
+            cfg.seccomp = false;
+        else
+            cfg.seccomp_profile = value;
+        // A profile is read and checked now, before the container's root
+        // hides the file: a bad one is a bad command line.
+        if (cfg.seccomp) {
+            cfg.seccomp_profile_text = confine_plan::read_profile(value);
+            confine_plan::parse_profile(value, cfg.seccomp_profile_text);
+        }
     }
 
     if (lab.kind == LabKind::inspect) {

@@ -12,6 +12,9 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
+#include "nslab/errors.hpp"
 #include "nslab/sys.hpp"
 
 namespace nslab::confine_plan {
@@ -103,8 +106,8 @@ void check_rc(int rc, const std::string& what) {
 
 }  // namespace
 
-Filter::Filter(const std::vector<caps::Cap>& caps) : ctx_(seccomp_init(SCMP_ACT_ALLOW)) {
-    if (!ctx_) throw std::runtime_error("seccomp_init(SCMP_ACT_ALLOW) failed");
+Filter::Filter(std::uint32_t default_action) : ctx_(seccomp_init(default_action)) {
+    if (!ctx_) throw std::runtime_error("seccomp_init() failed");
     check_rc(seccomp_attr_set(ctx_, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS),
              "seccomp_attr_set(SCMP_FLTATR_ACT_BADARCH)");
     // libseccomp sets no_new_privs itself before loading, unless told not
@@ -114,12 +117,96 @@ Filter::Filter(const std::vector<caps::Cap>& caps) : ctx_(seccomp_init(SCMP_ACT_
     // The kernel's own errno (EACCES) on a refused load, not ECANCELED.
     check_rc(seccomp_attr_set(ctx_, SCMP_FLTATR_API_SYSRAWRC, 1),
              "seccomp_attr_set(SCMP_FLTATR_API_SYSRAWRC)");
+}
+
+Filter::Filter(const std::vector<caps::Cap>& caps) : Filter(SCMP_ACT_ALLOW) {
     for (const Denied& call : denied_syscalls()) {
         if (call.unless >= 0 && caps::contains(caps, call.unless)) continue;
         const int number = seccomp_syscall_resolve_name(call.name);
         if (number == __NR_SCMP_ERROR) continue;  // not on this architecture
         deny(number, call.error);
     }
+}
+
+Filter::Filter(const Profile& profile) : Filter(profile.default_action) {
+    for (const Profile::Rule& rule : profile.rules) {
+        if (rule.action == profile.default_action) continue;  // libseccomp refuses those
+        for (int syscall : rule.syscalls)
+            check_rc(
+                seccomp_rule_add_array(ctx_, rule.action, syscall,
+                                       static_cast<unsigned>(rule.args.size()), rule.args.data()),
+                "seccomp_rule_add(" + std::to_string(syscall) + ")");
+    }
+}
+
+namespace {
+
+// Docker's action names, with the errno an SCMP_ACT_ERRNO rule returns.
+std::uint32_t action_of(const std::string& file, const std::string& name, int error) {
+    if (name == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
+    if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(static_cast<unsigned>(error));
+    if (name == "SCMP_ACT_KILL" || name == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL_THREAD;
+    if (name == "SCMP_ACT_KILL_PROCESS") return SCMP_ACT_KILL_PROCESS;
+    if (name == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
+    if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
+    throw UsageError("--seccomp " + file + ": unknown action '" + name +
+                     "' (SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL, SCMP_ACT_KILL_PROCESS, "
+                     "SCMP_ACT_TRAP, SCMP_ACT_LOG)");
+}
+
+scmp_compare op_of(const std::string& file, const std::string& name) {
+    static const std::pair<const char*, scmp_compare> ops[] = {
+        {"SCMP_CMP_NE", SCMP_CMP_NE},
+        {"SCMP_CMP_LT", SCMP_CMP_LT},
+        {"SCMP_CMP_LE", SCMP_CMP_LE},
+        {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+        {"SCMP_CMP_GE", SCMP_CMP_GE},
+        {"SCMP_CMP_GT", SCMP_CMP_GT},
+        {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
+    for (const auto& [text, op] : ops)
+        if (name == text) return op;
+    throw UsageError("--seccomp " + file + ": unknown op '" + name + "'");
+}
+
+}  // namespace
+
+std::string read_profile(const std::string& path) {
+    try {
+        return sys::read_file(path);
+    } catch (const std::system_error& e) {
+        throw UsageError("--seccomp " + path + ": " + e.code().message());
+    }
+}
+
+Profile parse_profile(const std::string& path, const std::string& text) {
+    const std::string what = "--seccomp " + path;
+    Profile profile;
+    try {
+        const nlohmann::json json = nlohmann::json::parse(text);
+        profile.default_action = action_of(path, json.at("defaultAction").get<std::string>(),
+                                           json.value("defaultErrnoRet", EPERM));
+        for (const nlohmann::json& entry : json.value("syscalls", nlohmann::json::array())) {
+            Profile::Rule rule;
+            rule.action = action_of(path, entry.at("action").get<std::string>(),
+                                    entry.value("errnoRet", EPERM));
+            for (const nlohmann::json& name : entry.at("names")) {
+                const std::string call = name.get<std::string>();
+                const int number = seccomp_syscall_resolve_name(call.c_str());
+                if (number == __NR_SCMP_ERROR)
+                    throw UsageError(what + ": unknown system call '" + call + "'");
+                rule.syscalls.push_back(number);
+            }
+            for (const nlohmann::json& arg : entry.value("args", nlohmann::json::array()))
+                rule.args.push_back({arg.at("index").get<unsigned>(),
+                                     op_of(path, arg.at("op").get<std::string>()),
+                                     arg.at("value").get<std::uint64_t>(),
+                                     arg.value("valueTwo", std::uint64_t{0})});
+            profile.rules.push_back(std::move(rule));
+        }
+    } catch (const nlohmann::json::exception& e) {
+        throw UsageError(what + ": not a seccomp profile (" + e.what() + ")");
+    }
+    return profile;
 }
 
 Filter::~Filter() {

@@ -195,12 +195,15 @@ void become_image_user(const Config& cfg) {
 
 // Lab 11, the last of the set-up: the container's capability set and its
 // seccomp filter (built here, before anything is dropped: the student's
-// clone rule joins the given table), then the drops in the layer's order,
-// the image's User among them.
+// clone rule joins the given table; a --seccomp profile replaces both),
+// then the drops in the layer's order, the image's User among them.
 void confine_before_exec(const Config& cfg) {
     const std::vector<caps::Cap> set = caps::container_set(cfg);
     std::optional<confine_plan::Filter> filter;
-    if (cfg.seccomp) {
+    if (!cfg.seccomp_profile.empty()) {
+        filter.emplace(confine_plan::parse_profile(cfg.seccomp_profile,
+                                                   cfg.seccomp_profile_text));  // it alone
+    } else if (cfg.seccomp) {
         filter.emplace(set);
         confine::add_clone_rule(*filter, set);
     }

@@ -117,6 +117,13 @@ void make_fixtures() {
     if (made.status != 0)
         throw std::runtime_error("lab 10's hostile images (tests/faults/hostile_images.py): " +
                                  made.err);
+    // Lab 11's bad seccomp profiles (Docker's JSON format).
+    std::ofstream(fix + "/seccomp-unknown-call.json")
+        << R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["no_such_call"],
+              "action": "SCMP_ACT_ERRNO"}]})";
+    std::ofstream(fix + "/seccomp-unknown-action.json")
+        << R"({"defaultAction": "SCMP_ACT_MAYBE", "syscalls": []})";
+    std::ofstream(fix + "/seccomp-malformed.json") << R"({"defaultAction": "SCMP_ACT_ALLOW", )";
     // `nslab image build`'s bad Dockerfiles and contexts: build-NAME/.
     auto context = [&](const std::string& name, const std::string& dockerfile) {
         sys::mkdir_p(fix + "/build-" + name, 0755);

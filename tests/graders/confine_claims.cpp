@@ -256,3 +256,30 @@ TEST(Confine, OrdinaryProgramsStillWork) {
                     "raw_socket: " + outcome["raw_socket"] + ", bind80: " + outcome["bind80"]);
     }
 }
+
+TEST(Confine, SeccompProfileFromAFileIsHonoured) {
+    claim(2, "lab11 handout: a profile from a file (given code)");
+    TempDir dir;
+    const std::string profile = dir.path() + "/profile.json";
+    {
+        std::FILE* file = std::fopen(profile.c_str(), "w");
+        ASSERT_NE(file, nullptr) << "the grader could not write its profile"
+                                 << note("a file " + profile, "cannot write it");
+        std::fputs(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]})",
+                   file);
+        std::fclose(file);
+    }
+    for (const Way& way : ways()) {
+        SCOPED_TRACE(way.name);
+        Result r = run(lab(), with(way.options, {"--seccomp", profile}),
+                       {"/bin/sh", "-c", "mkdir /tmp/d 2>&1; grep Seccomp: /proc/self/status"});
+        EXPECT_HAS(r.out, "Permission denied")
+            << "the profile answers mkdir with errno 13 (EACCES) (" << way.name << ")";
+        EXPECT_HAS(r.out, "Seccomp:\t2") << "the profile is a filter in force";
+        auto outcome = confine_probe(way, {"--seccomp", profile});
+        EXPECT_EQ(outcome["keyctl"], "allowed")
+            << "the profile replaces the default filter, which refuses keyctl"
+            << note("keyctl: allowed", "keyctl: " + outcome["keyctl"]);
+    }
+}

@@ -45,3 +45,22 @@ TEST(Confine, FilterFollowsTheCapabilitySet) {
     EXPECT_EQ(with_admin.find("\"mount\""), std::string::npos) << with_admin;
     EXPECT_NE(with_admin.find("keyctl"), std::string::npos) << with_admin;  // always refused
 }
+
+TEST(Confine, ProfileInDockersFormat) {
+    const auto profile = confine_plan::parse_profile(
+        "p.json", R"({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "syscalls": [
+            {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+             "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}]})");
+    EXPECT_EQ(profile.default_action, SCMP_ACT_ERRNO(1));
+    ASSERT_EQ(profile.rules.size(), 2u);
+    EXPECT_EQ(profile.rules[0].syscalls.size(), 2u);
+    EXPECT_EQ(profile.rules[1].args.size(), 1u);
+    EXPECT_NE(confine_plan::Filter(profile).text().find("personality"), std::string::npos);
+    for (const char* bad :
+         {R"({"defaultAction": "SCMP_ACT_NOPE"})", R"({"defaultAction": "SCMP_ACT_ALLOW", )",
+          R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["nope"],
+              "action": "SCMP_ACT_ERRNO"}]})",
+          R"({"syscalls": []})"})
+        EXPECT_THROW(confine_plan::parse_profile("p.json", bad), UsageError) << bad;
+}

@@ -89,6 +89,8 @@ struct Config {
     std::vector<std::string> cap_drop;  // --cap-drop NAME|ALL
     bool no_new_privs = true;           // --no-new-privs=false turns it off
     bool seccomp = true;                // --seccomp unconfined turns the filter off
+    std::string seccomp_profile;        // --seccomp FILE: Docker's JSON instead of the default
+    std::string seccomp_profile_text;   // FILE's text, read before the container exists
 
     // Is this layer part of the running lab? (a join lab builds nothing.)
     bool has(Layer layer) const { return lab_has(lab, layer); }

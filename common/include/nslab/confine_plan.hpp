@@ -8,6 +8,7 @@
 
 #include <seccomp.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -38,11 +39,32 @@ const std::vector<Denied>& denied_syscalls();
 // A filter whose default is to allow: each rule says what to refuse. The
 // filter checks the architecture first: a system call of another ABI
 // (int 0x80, x32) kills the process, so no other numbering slips past.
+// A seccomp profile in Docker's JSON format (docker run --security-opt
+// seccomp=FILE): defaultAction, then syscalls[] of {names, action,
+// errnoRet, args[] of {index, value, valueTwo, op}}. Read and checked
+// whole before the container exists.
+struct Profile {
+    struct Rule {
+        std::vector<int> syscalls;  // resolved numbers, this architecture's
+        std::uint32_t action = 0;   // SCMP_ACT_*
+        std::vector<scmp_arg_cmp> args;
+    };
+    std::uint32_t default_action = 0;
+    std::vector<Rule> rules;
+};
+// The profile in `text` (read from `path`): UsageError naming the file and
+// what is wrong with it (not JSON, an unknown action, op or system call).
+Profile parse_profile(const std::string& path, const std::string& text);
+// The text of `path`: UsageError naming it when it cannot be read.
+std::string read_profile(const std::string& path);
+
 class Filter {
   public:
     // The filter for a container holding `caps`: every denied_syscalls()
     // entry whose capability it lacks.
     explicit Filter(const std::vector<caps::Cap>& caps);
+    // The filter a profile says, and nothing else.
+    explicit Filter(const Profile& profile);
     Filter(const Filter&) = delete;
     Filter& operator=(const Filter&) = delete;
     ~Filter();
@@ -57,6 +79,7 @@ class Filter {
     std::string text() const;
 
   private:
+    explicit Filter(std::uint32_t default_action);
     scmp_filter_ctx ctx_;
 };
 

@@ -30,6 +30,7 @@
 #include "nslab/exec_plan.hpp"
 #include "nslab/idmap.hpp"
 #include "nslab/image_store.hpp"
+#include "nslab/kernel.hpp"
 #include "nslab/layers/cgroup.hpp"
 #include "nslab/layers/confine.hpp"
 #include "nslab/layers/exec.hpp"
@@ -127,7 +128,18 @@ void time_inside(const Config& cfg) {
 // upper directory and no layer is ever written.
 Config root_of_image(const Config& cfg, const image_store::Overlay& overlay) {
     sys::mount("", "/", "", MS_REC | MS_PRIVATE);
-    image::mount_root(cfg, overlay);
+    try {
+        image::mount_root(cfg, overlay);
+    } catch (const std::system_error& e) {
+        // Before 5.11 overlayfs may be mounted only in the host's user
+        // namespace, and knows no userxattr: say so rather than EPERM.
+        const std::string release = kernel::release();
+        if (!cfg.makes_userns() || kernel::at_least(release, 5, 11)) throw;
+        throw std::runtime_error(
+            "overlayfs in a user namespace (--userns, or rootless) needs "
+            "Linux 5.11 or later, and this kernel is " +
+            release + ": run as root without --userns (" + e.what() + ")");
+    }
     Config on_overlay = cfg;
     on_overlay.rootfs = overlay.merged;
     on_overlay.rootfs_writable = true;

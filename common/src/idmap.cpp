@@ -1,7 +1,6 @@
 #include "nslab/idmap.hpp"
 
 #include <pwd.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +10,7 @@
 #include <stdexcept>
 
 #include "nslab/errors.hpp"
+#include "nslab/kernel.hpp"
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
 
@@ -148,17 +148,11 @@ std::optional<IdMapEntry> subordinate_range(std::string_view text, std::string_v
 }
 
 std::size_t max_lines(std::string_view release) {
-    int major = 0, minor = 0;
-    auto [dot, ec] = std::from_chars(release.data(), release.data() + release.size(), major);
-    if (ec == std::errc{} && dot < release.data() + release.size() && *dot == '.')
-        std::from_chars(dot + 1, release.data() + release.size(), minor);
-    return major > 4 || (major == 4 && minor >= 15) ? 340 : 5;
+    return kernel::at_least(release, 4, 15) ? 340 : 5;
 }
 
 std::size_t max_lines_of_running_kernel() {
-    utsname names{};
-    ::uname(&names);
-    return max_lines(names.release);
+    return max_lines(kernel::release());
 }
 
 Limits Limits::current() {

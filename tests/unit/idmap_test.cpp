@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "nslab/errors.hpp"
+#include "nslab/kernel.hpp"
 
 using namespace nslab;
 
@@ -114,6 +115,15 @@ TEST(IdMap, MaxLinesDependsOnTheKernel) {
     EXPECT_EQ(idmap::max_lines("4.15.0"), 340u);
     EXPECT_EQ(idmap::max_lines("4.14.300"), 5u);
     EXPECT_EQ(idmap::max_lines("3.10.0-1160.el7.x86_64"), 5u);
+}
+
+TEST(Kernel, ReleaseAtLeast) {
+    EXPECT_TRUE(nslab::kernel::at_least("5.11.0", 5, 11));
+    EXPECT_TRUE(nslab::kernel::at_least("6.1.0-18-amd64", 5, 11));
+    EXPECT_FALSE(nslab::kernel::at_least("5.10.209-1", 5, 11));
+    EXPECT_FALSE(nslab::kernel::at_least("4.19.0", 5, 11));
+    EXPECT_TRUE(nslab::kernel::at_least("6", 5, 11));
+    EXPECT_FALSE(nslab::kernel::at_least("not-a-release", 5, 11));
 }
 
 TEST(IdMap, RootlessRefusesWhatNeedsTheHost) {

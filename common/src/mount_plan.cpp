@@ -165,8 +165,10 @@ void check_rootfs(const Config& cfg) {
     sys::check(::stat("/", &host_root), "stat(/)");
     if (st.st_dev == host_root.st_dev && st.st_ino == host_root.st_ino)
         throw std::runtime_error(option + ": the host's own root cannot be a container's root");
+    // Lab 10's rootfs is the image's lowest layer, under an overlay: the
+    // container writes to its upper directory, never to the rootfs.
     std::error_code no_default;
-    if (cfg.rootfs_writable &&
+    if (cfg.rootfs_writable && !cfg.has(Layer::image) &&
         std::filesystem::equivalent(cfg.rootfs, NSLAB_DEFAULT_ROOTFS, no_default))
         std::fprintf(stderr,
                      "%s: warning: --rootfs-writable on the shared rootfs %s: this container "

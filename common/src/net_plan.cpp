@@ -139,8 +139,12 @@ std::optional<unsigned long long> start_time_from_stat(std::string_view text) {
     std::istringstream in{std::string(text.substr(paren + 1))};
     std::string field;
     // After the name come field 3 (state) ... field 22 (starttime): 20 more.
-    for (int i = 3; i <= 22; ++i)
+    // A zombie (Z) or a dying process (X) has exited: it holds nothing any
+    // more, though its parent has not reaped it (a PID 1 that never does).
+    for (int i = 3; i <= 22; ++i) {
         if (!(in >> field)) return {};
+        if (i == 3 && (field == "Z" || field == "X")) return {};
+    }
     return number<unsigned long long>(field);
 }
 

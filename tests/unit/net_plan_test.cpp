@@ -87,6 +87,10 @@ TEST(NetPlanStat, StartTimeAfterTheLastParenthesis) {
         "1000 10 18446744073709551615";
     EXPECT_EQ(start_time_from_stat(stat), 777u);
     EXPECT_EQ(start_time_from_stat("42 (short) S 1"), std::nullopt);
+    // A runtime that exited but was not reaped owns nothing any more.
+    std::string zombie = stat;
+    zombie.replace(zombie.find(" S "), 3, " Z ");
+    EXPECT_EQ(start_time_from_stat(zombie), std::nullopt);
 }
 
 // The lease store in a scratch directory: no root needed.

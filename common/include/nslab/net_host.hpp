@@ -54,7 +54,8 @@ class Lease {
 bool bridged(const Config& cfg);
 
 // When process `pid` started (/proc/PID/stat, field 22), nothing when it is
-// gone: a PID with its start time names one process, even after PID reuse.
+// gone or a zombie: a PID with its start time names one process, even after
+// PID reuse.
 // Lease files and lab 10's container directories record their runtime so.
 std::optional<unsigned long long> start_time_of(pid_t pid);
 

@@ -60,7 +60,8 @@ std::string format_lease(const LeaseRecord& record);  // "pid=1 start=2 veth=nsv
 std::optional<LeaseRecord> parse_lease(std::string_view text);
 
 // Field 22 of a /proc/PID/stat text (the command name may hold spaces and
-// parentheses, so count from the last ')').
+// parentheses, so count from the last ')'); nothing for a process that has
+// exited (a zombie: state Z or X), since it owns nothing any more.
 std::optional<unsigned long long> start_time_from_stat(std::string_view text);
 
 }  // namespace nslab::net_plan

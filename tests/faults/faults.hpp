@@ -28,8 +28,14 @@ extern std::string bin_dir;
 std::string lab_path(int lab);  // bin/labNN_x
 std::string probe_in(int lab);  // /bin/probe from lab 02 on, bin/probe before
 
-// Makes this process the host described above. Call once, first.
+// Makes this process the host described above. Call once, first. Lab 10's
+// layer store (oci::store_root) is a tmpfs of this host's own, so a test may
+// empty it (empty_layer_store) and make the next --image run unpack again.
 void become_scratch_host();
+void empty_layer_store();
+// The image lab 10's runs may use (the build's podman-saved oci-archive), or
+// "" when the build could not make it.
+std::string test_image();
 
 // One start of a lab executable: stdin and stdout are pipes we hold (so the
 // container's stdin is a pipe too), stderr a memfd read at the end.
@@ -68,13 +74,14 @@ class Runtime {
 
 // What a run may leave behind, one sorted line per thing.
 struct HostState {
-    std::set<std::string> mounts;   // /proc/self/mountinfo
-    std::set<std::string> links;    // our network namespace, with their bridge
-    std::set<std::string> cgroups;  // under /sys/fs/cgroup, named *nslab*
-    std::set<std::string> leases;   // /run/nslab/leases
-    std::set<std::string> netns;    // /run/netns
-    std::set<std::string> tmp;      // our /tmp
-    std::set<std::string> images;   // lab 10's container directories (image_store::state_root)
+    std::set<std::string> mounts;     // /proc/self/mountinfo
+    std::set<std::string> links;      // our network namespace, with their bridge
+    std::set<std::string> cgroups;    // under /sys/fs/cgroup, named *nslab*
+    std::set<std::string> leases;     // /run/nslab/leases
+    std::set<std::string> netns;      // /run/netns
+    std::set<std::string> tmp;        // our /tmp
+    std::set<std::string> images;     // lab 10's container directories (image_store::state_root)
+    std::set<std::string> unpacking;  // lab 10's unpackers' temporary directories (oci::store_root)
 };
 HostState snapshot();
 

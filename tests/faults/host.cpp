@@ -69,10 +69,25 @@ void become_scratch_host() {
         sys::mkdir(tree, 0755);
         sys::mount("/proc/self/fd/" + std::to_string(held.get()), tree, "", MS_BIND | MS_REC);
     }
+    // Lab 10's layers unpack into a store of this host's own: the real one
+    // is a cache other runs use (a test empties ours to unpack again).
+    sys::mkdir_p(nslab::oci::store_root, 0755);
+    sys::mount("faults-layers", nslab::oci::store_root, "tmpfs", MS_NOSUID, "mode=755");
     nslab::netlink::Socket nl;
     nslab::netlink::set_up(nl, "lo");
     sys::prctl(PR_SET_CHILD_SUBREAPER, 1);
     sys::mkdir_p(fixtures_dir() + "/empty", 0755);
+}
+
+void empty_layer_store() {
+    std::error_code ignored;
+    for (const auto& entry : fs::directory_iterator(nslab::oci::store_root, ignored))
+        if (entry.path().filename() != "tmp") fs::remove_all(entry.path(), ignored);
+}
+
+std::string test_image() {
+    const std::string image = NSLAB_TEST_IMAGE;
+    return sys::exists(image) ? image : std::string();
 }
 
 // --- Runtime ----------------------------------------------------------------
@@ -232,6 +247,7 @@ std::vector<std::string> differences(const HostState& before, const HostState& a
     compare("cgroup", before.cgroups, after.cgroups, &ours, out);
     compare("lease", before.leases, after.leases, &ours, out);
     compare("container directory", before.images, after.images, &ours, out);
+    compare("unpacker's directory", before.unpacking, after.unpacking, nullptr, out);
     return out;
 }
 
@@ -268,6 +284,7 @@ HostState snapshot() {
     };
     with_owner(nslab::net::lease_dir, "", s.leases);
     with_owner(nslab::image_store::state_root, "/owner", s.images);
+    walk(std::string(nslab::oci::store_root) + "/tmp", 1, "", s.unpacking);
     walk("/run/netns", 1, "", s.netns);
     walk("/tmp", 3, "", s.tmp);
     // `nslab image build`'s temporary directories, and the images it made.

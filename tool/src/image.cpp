@@ -911,9 +911,14 @@ int rm_command(const std::vector<std::string>& args) {
     if (args.size() != 1) throw UsageError("image rm takes one NAME");
     const std::string& name = args[0];
     check_image_name(name, "image rm");
+    auto refuse_unknown = [&] {
+        if (!image_exists(name))
+            throw std::runtime_error("image rm: no image '" + name +
+                                     "' (nslab image ls lists them)");
+    };
+    refuse_unknown();  // before the lock, which would make the images' directory
     nslab::Fd lock = lock_images();
-    if (!image_exists(name))
-        throw std::runtime_error("image rm: no image '" + name + "' (nslab image ls lists them)");
+    refuse_unknown();  // again: another rm may have removed it meanwhile
     // Its layers that no other image lists (the manifests of every other
     // image in images_root): those go from the store too.
     std::set<std::string> only_ours = layer_hexes(read_stored(name));

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "nslab/errors.hpp"
+#include "nslab/net_host.hpp"  // start_time_of: is a cgroup's owner still running
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
 
@@ -177,31 +178,38 @@ void remove(const Host& host, const std::string& path) {
     for (const std::string& hierarchy : host.hierarchies()) rmdir_with_retries(hierarchy + path);
 }
 
-std::vector<std::string> cleanup_stale(std::vector<std::string>* errors) {
+std::vector<std::string> cleanup_stale(const std::vector<std::string>& parents,
+                                       std::vector<std::string>* errors) {
     std::vector<std::string> removed;
     const Host& h = host();
-    for (const std::string& hierarchy : h.hierarchies()) {
-        const std::string parent = hierarchy + "/" + std::string(parent_name);
-        std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(parent.c_str()), ::closedir);
-        if (!dir) continue;
-        while (dirent* entry = ::readdir(dir.get())) {
-            if (entry->d_type != DT_DIR || entry->d_name[0] == '.') continue;
-            auto owner = owner_of(entry->d_name);
-            // A runtime that is still running owns its cgroup (EPERM: alive too).
-            if (!owner || ::kill(*owner, 0) == 0 || errno == EPERM) continue;
-            const std::string path = parent + "/" + entry->d_name;
-            try {
-                const std::string relative = "/" + std::string(parent_name) + "/" + entry->d_name;
-                kill_all(path, h.directory("freezer", relative));
-                rmdir_with_retries(path);
-                removed.push_back(path);
-            } catch (const std::exception& e) {
-                // Gone meanwhile: another cleanup (a grader's, say) was first.
-                if (errors && sys::exists(path)) errors->push_back(e.what());
+    for (const std::string& name : parents)
+        for (const std::string& hierarchy : h.hierarchies()) {
+            const std::string parent = hierarchy + "/" + name;
+            std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(parent.c_str()), ::closedir);
+            if (!dir) continue;
+            while (dirent* entry = ::readdir(dir.get())) {
+                if (entry->d_type != DT_DIR || entry->d_name[0] == '.') continue;
+                // An owner that still runs keeps its cgroup; a zombie owner
+                // has ended, only its parent has not reaped it yet.
+                auto owner = owner_of(entry->d_name);
+                if (!owner || net::start_time_of(*owner)) continue;
+                const std::string path = parent + "/" + entry->d_name;
+                try {
+                    const std::string relative = "/" + name + "/" + entry->d_name;
+                    kill_all(path, h.directory("freezer", relative));
+                    rmdir_with_retries(path);
+                    removed.push_back(path);
+                } catch (const std::exception& e) {
+                    // Gone meanwhile: another cleanup (a grader's, say) was first.
+                    if (errors && sys::exists(path)) errors->push_back(e.what());
+                }
             }
         }
-    }
     return removed;
+}
+
+std::vector<std::string> cleanup_stale(std::vector<std::string>* errors) {
+    return cleanup_stale({std::string(parent_name)}, errors);
 }
 
 std::vector<std::string> remove_empty_parents(const std::vector<std::string>& names) {

@@ -152,14 +152,18 @@ std::vector<std::string> remove_dead_graders_segments(std::vector<std::string>& 
     return removed;
 }
 
+// The containers' cgroups and the grading sandbox's, each named NAME-PID.
+std::vector<std::string> cgroup_parents() {
+    return {std::string(nslab::cgroupfs::parent_name), sandbox_cgroup_parent};
+}
+
 }  // namespace
 
 // Not while either is making a cgroup below one (cgroupfs::CreationLock:
 // before it, one back-to-back cleanup in 443 removed nslab/ between a
 // runtime's mkdir of it and of its own cgroup).
 std::vector<std::string> remove_empty_cgroup_parents() {
-    return nslab::cgroupfs::remove_empty_parents(
-        {std::string(nslab::cgroupfs::parent_name), sandbox_cgroup_parent});
+    return nslab::cgroupfs::remove_empty_parents(cgroup_parents());
 }
 
 int cleanup(const std::vector<std::string>& args) {
@@ -173,7 +177,7 @@ int cleanup(const std::vector<std::string>& args) {
     }
     std::vector<std::string> removed, errors;
     for (auto& line : nslab::net::cleanup_stale()) removed.push_back(std::move(line));
-    for (auto& path : nslab::cgroupfs::cleanup_stale(&errors))
+    for (auto& path : nslab::cgroupfs::cleanup_stale(cgroup_parents(), &errors))
         removed.push_back("removed cgroup " + path);
     for (auto& dir : remove_empty_cgroup_parents())
         removed.push_back("removed empty cgroup parent " + dir);

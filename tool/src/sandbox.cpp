@@ -92,10 +92,13 @@ Sandbox::Sandbox(const std::string& name, Limits limits) {
         const std::vector<cg::LimitWrite> writes{
             {"pids", "pids.max", pids},
             {"memory", v2 ? "memory.max" : "memory.limit_in_bytes", memory}};
-        const std::string path = "/" + group + "/" + name;
+        // Named after this process, as a container's cgroup is after its
+        // runtime: once a SIGKILL ends the grading, `nslab cleanup` sees the
+        // owner gone and removes it.
+        const std::string path = "/" + group + "/" + name + "-" + std::to_string(::getpid());
         {
             cg::CreationLock lock;  // `nslab cleanup` keeps nslab-grading/ meanwhile
-            // A stale cgroup of the same name from an interrupted run is taken over.
+            // A stale cgroup of the same name (a reused PID) is taken over.
             dirs_ = cg::make(host, path, controllers, cg::Existing::reuse, writes);
         }
         path_ = path;

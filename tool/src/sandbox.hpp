@@ -27,7 +27,8 @@ class Sandbox {
   public:
     using Clock = std::chrono::steady_clock;
 
-    // Makes the cgroup(s) `nslab-grading/NAME` when the host allows it.
+    // Makes the cgroup(s) `nslab-grading/NAME-PID` (this process's PID, so
+    // `nslab cleanup` removes them once it is gone) when the host allows it.
     Sandbox(const std::string& name, Limits limits);
     Sandbox(const Sandbox&) = delete;
     Sandbox& operator=(const Sandbox&) = delete;

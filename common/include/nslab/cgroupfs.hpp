@@ -61,10 +61,14 @@ void rmdir_with_retries(const std::string& dir);
 void kill(const Host& host, const std::string& path);
 void remove(const Host& host, const std::string& path);
 
-// Removes the cgroups of nslab containers whose runtime is gone (killed by
-// SIGKILL, say), killing what is left in them first. Returns what it
-// removed; `errors` gets one line per cgroup it could not remove.
-// `nslab cleanup` calls it.
+// Removes the cgroups NAME-PID below each of `parents` (at the top of every
+// hierarchy) whose owner PID is gone (killed by SIGKILL, say) or a zombie,
+// killing what is left in them first. Returns what it removed; `errors` gets
+// one line per cgroup it could not remove. `nslab cleanup` calls it for the
+// containers' parent and for the grading sandbox's.
+std::vector<std::string> cleanup_stale(const std::vector<std::string>& parents,
+                                       std::vector<std::string>* errors);
+// The containers' parent only (the graders' own cleanup).
 std::vector<std::string> cleanup_stale(std::vector<std::string>* errors = nullptr);
 // rmdir(2)s /sys/fs/cgroup/NAME and /sys/fs/cgroup/*/NAME for each name
 // ("nslab", "nslab-grading") that is empty: a busy parent simply stays, and

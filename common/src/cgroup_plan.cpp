@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
@@ -188,6 +189,113 @@ std::string Host::directory(const std::string& controller, const std::string& pa
     if (mode == Mode::unified) return v2_directory(path);
     auto it = v1_dirs.find(controller);
     return it == v1_dirs.end() ? std::string() : it->second + path;
+}
+
+const std::vector<DeviceRule>& default_devices() {
+    static const std::vector<DeviceRule> rules = {
+        {'c', -1, -1, "m"},     // mknod of any node: making one opens nothing
+        {'b', -1, -1, "m"},     //
+        {'c', 1, 3, "rwm"},     // null
+        {'c', 1, 5, "rwm"},     // zero
+        {'c', 1, 7, "rwm"},     // full
+        {'c', 1, 8, "rwm"},     // random
+        {'c', 1, 9, "rwm"},     // urandom
+        {'c', 5, 0, "rwm"},     // tty
+        {'c', 5, 2, "rwm"},     // ptmx
+        {'c', 136, -1, "rwm"},  // pts/*: the Unix 98 terminals
+    };
+    return rules;
+}
+
+std::string device_line(const DeviceRule& rule) {
+    auto number = [](int n) { return n < 0 ? std::string("*") : std::to_string(n); };
+    return std::string(1, rule.type) + " " + number(rule.major) + ":" + number(rule.minor) + " " +
+           rule.access;
+}
+
+std::vector<LimitWrite> v1_device_limits(const std::vector<DeviceRule>& rules) {
+    // A new v1 devices cgroup copies its parent's list (here: everything).
+    // "a" empties it and makes the default deny; then each rule is added.
+    std::vector<LimitWrite> writes{{"devices", "devices.deny", "a"}};
+    for (const DeviceRule& rule : rules)
+        writes.push_back({"devices", "devices.allow", device_line(rule)});
+    return writes;
+}
+
+namespace {
+
+bpf_insn instruction(std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int16_t off,
+                     std::int32_t imm) {
+    bpf_insn insn{};
+    insn.code = code;
+    insn.dst_reg = dst & 0xf;
+    insn.src_reg = src & 0xf;
+    insn.off = off;
+    insn.imm = imm;
+    return insn;
+}
+
+// The registers: r1 the context on entry, r0 the answer.
+enum : std::uint8_t { r0 = 0, r1, r2, r3, r4, r5 };
+
+bpf_insn load_u32(std::uint8_t dst, std::int16_t offset) {  // dst = *(u32 *)(r1 + offset)
+    return instruction(BPF_LDX | BPF_MEM | BPF_W, dst, r1, offset, 0);
+}
+bpf_insn alu32(std::uint8_t op, std::uint8_t dst, std::int32_t imm) {  // dst op= imm
+    return instruction(BPF_ALU | op | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn move32(std::uint8_t dst, std::uint8_t src) {  // dst = src
+    return instruction(BPF_ALU | BPF_MOV | BPF_X, dst, src, 0, 0);
+}
+bpf_insn jump_if_not(std::uint8_t dst, std::int32_t imm) {  // if dst != imm: to the next rule
+    return instruction(BPF_JMP | BPF_JNE | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn jump_if_not_reg(std::uint8_t dst, std::uint8_t src) {  // if dst != src: the next rule
+    return instruction(BPF_JMP | BPF_JNE | BPF_X, dst, src, 0, 0);
+}
+bpf_insn answer(std::int32_t allowed) {  // r0 = allowed
+    return instruction(BPF_ALU64 | BPF_MOV | BPF_K, r0, 0, 0, allowed);
+}
+bpf_insn exit_program() {
+    return instruction(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+}
+
+}  // namespace
+
+std::vector<bpf_insn> device_program(const std::vector<DeviceRule>& rules) {
+    std::vector<bpf_insn> program = {
+        load_u32(r2, offsetof(bpf_cgroup_dev_ctx, access_type)),
+        alu32(BPF_AND, r2, 0xffff),  // r2: the type, BPF_DEVCG_DEV_BLOCK or _CHAR
+        load_u32(r3, offsetof(bpf_cgroup_dev_ctx, access_type)),
+        alu32(BPF_RSH, r3, 16),  // r3: what is asked, BPF_DEVCG_ACC_MKNOD | _READ | _WRITE
+        load_u32(r4, offsetof(bpf_cgroup_dev_ctx, major)),
+        load_u32(r5, offsetof(bpf_cgroup_dev_ctx, minor)),
+    };
+    for (const DeviceRule& rule : rules) {
+        std::int32_t allowed = 0;
+        for (char c : rule.access)
+            allowed |= c == 'r'   ? BPF_DEVCG_ACC_READ
+                       : c == 'w' ? BPF_DEVCG_ACC_WRITE
+                                  : BPF_DEVCG_ACC_MKNOD;
+        std::vector<bpf_insn> block = {
+            jump_if_not(r2, rule.type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR)};
+        // Every access asked must be one the rule allows: (r3 & allowed) == r3.
+        block.push_back(move32(r1, r3));
+        block.push_back(alu32(BPF_AND, r1, allowed));
+        block.push_back(jump_if_not_reg(r1, r3));
+        if (rule.major >= 0) block.push_back(jump_if_not(r4, rule.major));
+        if (rule.minor >= 0) block.push_back(jump_if_not(r5, rule.minor));
+        block.push_back(answer(1));
+        block.push_back(exit_program());
+        // Each jump above goes past the block's end, to the next rule.
+        for (size_t i = 0; i + 2 < block.size(); ++i)
+            if (BPF_OP(block[i].code) == BPF_JNE)
+                block[i].off = static_cast<std::int16_t>(block.size() - (i + 1));
+        program.insert(program.end(), block.begin(), block.end());
+    }
+    program.push_back(answer(0));  // no rule matched: EPERM
+    program.push_back(exit_program());
+    return program;
 }
 
 void validate(const Config& cfg, const Host& host, long cpus_online) {

@@ -5,18 +5,21 @@
 #include <glob.h>
 #include <linux/magic.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <thread>
 
 #include "nslab/errors.hpp"
+#include "nslab/kernel.hpp"
 #include "nslab/net_host.hpp"  // start_time_of: is a cgroup's owner still running
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
@@ -26,8 +29,10 @@ namespace nslab::cgroupfs {
 namespace {
 
 // The v1 hierarchies nslab makes a container's cgroup in. freezer is there
-// to stop a fork loop while its processes are killed (v1 has no cgroup.kill).
-constexpr std::string_view v1_controllers[] = {"memory", "pids", "cpu", "cpuacct", "freezer"};
+// to stop a fork loop while its processes are killed (v1 has no cgroup.kill);
+// devices for lab 11's device rules (limit_devices).
+constexpr std::string_view v1_controllers[] = {"memory",  "pids",    "cpu",
+                                               "cpuacct", "freezer", "devices"};
 
 std::optional<long> fs_type(const std::string& path) {
     if (!sys::exists(path)) return std::nullopt;
@@ -45,6 +50,22 @@ bool lock_root(Fd& root, int operation) {
         if (errno != EINTR) sys::fail("flock(" + dir + ")");
     }
     return true;
+}
+
+// Each limit into the directory of its controller; an optional one whose
+// file the kernel lacks is skipped.
+void write_limits(const Host& host, const std::string& path,
+                  const std::vector<LimitWrite>& limits) {
+    for (const LimitWrite& w : limits) {
+        const std::string file = host.directory(w.controller, path) + "/" + w.file;
+        if (w.optional && !sys::exists(file)) continue;
+        sys::write_file(file, w.value);
+    }
+}
+
+// bpf(2) has no C library wrapper.
+int bpf(int command, bpf_attr& attr, const std::string& what) {
+    return sys::check(static_cast<int>(::syscall(SYS_bpf, command, &attr, sizeof attr)), what);
 }
 
 std::string text_of(const std::string& path) {
@@ -117,13 +138,50 @@ std::vector<std::string> make(const Host& host, const std::string& path,
             made.push_back(dir);
         }
     }
-    for (const LimitWrite& w : limits) {
-        const std::string file = host.directory(w.controller, path) + "/" + w.file;
-        if (w.optional && !sys::exists(file)) continue;
-        sys::write_file(file, w.value);
-    }
+    write_limits(host, path, limits);
     undo.dismiss();
     return made;
+}
+
+void limit_devices(const Host& host, const std::string& path, const Config& cfg) {
+    // Rootless (or run in another user namespace) no cgroup is ours to
+    // limit, and none is needed: mknod(2) of a device needs CAP_MKNOD in the
+    // host's user namespace too, so no node can be made there.
+    if (path.empty() || !kernel::in_initial_user_namespace()) {
+        if (cfg.verbose)
+            std::fprintf(stderr,
+                         "%s: rootless: no device cgroup, and no device node can be made "
+                         "(CAP_MKNOD is the host's)\n",
+                         cfg.program.c_str());
+        return;
+    }
+    const std::vector<DeviceRule>& rules = default_devices();
+    if (host.mode != Mode::unified) {
+        if (host.directory("devices", path).empty())
+            throw std::runtime_error(
+                "lab 11 limits the container's devices with the cgroup v1 devices controller, "
+                "which this host has not mounted under /sys/fs/cgroup");
+        return write_limits(host, path, v1_device_limits(rules));
+    }
+    // v2: the program, checked by the kernel's verifier when loaded
+    // (bpf(2) BPF_PROG_LOAD), then attached to the cgroup, which holds it
+    // from then on (our fd may close); rmdir of the cgroup lets it go.
+    // BPF_F_ALLOW_MULTI: a program an ancestor has still runs too, and
+    // both must allow.
+    const std::vector<bpf_insn> program = device_program(rules);
+    bpf_attr load{};
+    load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    load.insns = reinterpret_cast<std::uint64_t>(program.data());
+    load.insn_cnt = static_cast<std::uint32_t>(program.size());
+    load.license = reinterpret_cast<std::uint64_t>("GPL");
+    Fd loaded(bpf(BPF_PROG_LOAD, load, "bpf(BPF_PROG_LOAD, the device program)"));
+    Fd cgroup = sys::open(v2_directory(path), O_RDONLY | O_DIRECTORY);
+    bpf_attr attach{};
+    attach.target_fd = static_cast<std::uint32_t>(cgroup.get());
+    attach.attach_bpf_fd = static_cast<std::uint32_t>(loaded.get());
+    attach.attach_type = BPF_CGROUP_DEVICE;
+    attach.attach_flags = BPF_F_ALLOW_MULTI;
+    bpf(BPF_PROG_ATTACH, attach, "bpf(BPF_PROG_ATTACH, " + v2_directory(path) + ")");
 }
 
 std::vector<pid_t> procs(const std::string& dir) {

@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 
 #include <charconv>
+#include <sstream>
 
 #include "nslab/sys.hpp"
 
@@ -21,6 +22,17 @@ bool at_least(std::string_view release, int major, int minor) {
     if (ec != std::errc{}) return false;
     if (dot < end && *dot == '.') std::from_chars(dot + 1, end, got_minor);
     return got_major > major || (got_major == major && got_minor >= minor);
+}
+
+bool is_initial_uid_map(std::string_view uid_map) {
+    std::istringstream fields{std::string(uid_map)};
+    std::string inside, outside, count, more;
+    fields >> inside >> outside >> count;
+    return inside == "0" && outside == "0" && count == "4294967295" && !(fields >> more);
+}
+
+bool in_initial_user_namespace() {
+    return is_initial_uid_map(sys::read_file("/proc/self/uid_map"));
 }
 
 }  // namespace nslab::kernel

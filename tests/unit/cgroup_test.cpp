@@ -2,10 +2,13 @@
 // limit files and their texts. No root, no cgroup file system needed.
 #include <linux/magic.h>
 
+#include <cstring>
+
 #include <gtest/gtest.h>
 
 #include "nslab/cgroup_plan.hpp"
 #include "nslab/errors.hpp"
+#include "nslab/kernel.hpp"
 
 using namespace nslab;
 using namespace nslab::cgroupfs;
@@ -158,4 +161,94 @@ TEST(CgroupHost, HierarchiesAndDirectoriesOfControllers) {
     v2.mode = Mode::unified;
     EXPECT_EQ(v2.hierarchies_of({"pids", "memory"}), (std::vector<std::string>{"/sys/fs/cgroup"}));
     EXPECT_EQ(v2.directory("memory", "/nslab/x-1"), "/sys/fs/cgroup/nslab/x-1");
+}
+
+TEST(CgroupDevices, V1Lines) {
+    auto writes = v1_device_limits(default_devices());
+    ASSERT_GE(writes.size(), 2u);
+    EXPECT_EQ(writes[0], (LimitWrite{"devices", "devices.deny", "a"})) << "deny all first";
+    EXPECT_EQ(writes[1], (LimitWrite{"devices", "devices.allow", "c *:* m"}));
+    EXPECT_EQ(device_line({'c', 136, -1, "rwm"}), "c 136:* rwm");
+    EXPECT_EQ(device_line({'b', -1, -1, "m"}), "b *:* m");
+    EXPECT_EQ(writes.size(), default_devices().size() + 1);
+}
+
+namespace {
+
+// What the kernel would answer (1 allow, 0 EPERM): a small interpreter of
+// the instructions device_program() uses, so the program is tested without
+// root or a kernel. Anything else it meets fails the test.
+int run_device_program(const std::vector<bpf_insn>& program, char type, int major, int minor,
+                       std::uint32_t access) {
+    std::uint64_t reg[11] = {};
+    const bpf_cgroup_dev_ctx ctx{
+        (access << 16) |
+            static_cast<std::uint32_t>(type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR),
+        static_cast<std::uint32_t>(major), static_cast<std::uint32_t>(minor)};
+    for (size_t pc = 0, steps = 0; pc < program.size() && steps < 10000; ++pc, ++steps) {
+        const bpf_insn& i = program[pc];
+        auto& dst = reg[i.dst_reg];
+        switch (i.code) {
+            case BPF_LDX | BPF_MEM | BPF_W:
+                EXPECT_EQ(i.src_reg, 1) << "only the context is read";
+                std::memcpy(&dst, reinterpret_cast<const char*>(&ctx) + i.off, 4);
+                dst &= 0xffffffff;
+                break;
+            case BPF_ALU | BPF_AND | BPF_K:
+                dst = static_cast<std::uint32_t>(dst) & static_cast<std::uint32_t>(i.imm);
+                break;
+            case BPF_ALU | BPF_RSH | BPF_K:
+                dst = static_cast<std::uint32_t>(dst) >> i.imm;
+                break;
+            case BPF_ALU | BPF_MOV | BPF_X:
+                dst = static_cast<std::uint32_t>(reg[i.src_reg]);
+                break;
+            case BPF_ALU64 | BPF_MOV | BPF_K:
+                dst = static_cast<std::uint64_t>(static_cast<std::int64_t>(i.imm));
+                break;
+            case BPF_JMP | BPF_JNE | BPF_K:
+                if (dst != static_cast<std::uint64_t>(static_cast<std::int64_t>(i.imm)))
+                    pc += i.off;
+                break;
+            case BPF_JMP | BPF_JNE | BPF_X:
+                if (dst != reg[i.src_reg]) pc += i.off;
+                break;
+            case BPF_JMP | BPF_EXIT:
+                return static_cast<int>(reg[0]);
+            default:
+                ADD_FAILURE() << "unexpected instruction code " << int(i.code) << " at " << pc;
+                return -1;
+        }
+    }
+    ADD_FAILURE() << "the program ran off its end";
+    return -1;
+}
+
+}  // namespace
+
+TEST(CgroupDevices, V2ProgramAllowsDockersDevicesOnly) {
+    const auto program = device_program(default_devices());
+    const std::uint32_t rw = BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE;
+    for (auto [major, minor] : {std::pair{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 2}})
+        EXPECT_EQ(run_device_program(program, 'c', major, minor, rw), 1)
+            << "c " << major << ":" << minor << " opens";
+    EXPECT_EQ(run_device_program(program, 'c', 136, 7, rw), 1) << "any pts";
+    EXPECT_EQ(run_device_program(program, 'b', 254, 0, BPF_DEVCG_ACC_READ), 0)
+        << "the host's disk does not open";
+    EXPECT_EQ(run_device_program(program, 'b', 254, 0, BPF_DEVCG_ACC_MKNOD), 1)
+        << "but its node may be made (Docker's \"b *:* m\")";
+    EXPECT_EQ(run_device_program(program, 'c', 1, 1, BPF_DEVCG_ACC_READ), 0) << "/dev/mem";
+    EXPECT_EQ(run_device_program(program, 'c', 10, 200, rw), 0) << "/dev/net/tun";
+    EXPECT_EQ(run_device_program(program, 'c', 1, 3, BPF_DEVCG_ACC_MKNOD | BPF_DEVCG_ACC_READ), 1);
+    EXPECT_EQ(run_device_program(program, 'c', 4, 1, BPF_DEVCG_ACC_MKNOD | BPF_DEVCG_ACC_READ), 0)
+        << "mknod and read together ask more than \"m\"";
+    EXPECT_EQ(run_device_program(device_program({}), 'c', 1, 3, rw), 0) << "no rule: deny";
+    EXPECT_EQ(program.back().code, BPF_JMP | BPF_EXIT);
+}
+
+TEST(CgroupDevices, OnlyTheInitialUserNamespaceSetsThem) {
+    EXPECT_TRUE(kernel::is_initial_uid_map("         0          0 4294967295\n"));
+    EXPECT_FALSE(kernel::is_initial_uid_map("         0       1000          1\n"));
+    EXPECT_FALSE(kernel::is_initial_uid_map("0 0 4294967295\n1 1 1\n")) << "one line only";
+    EXPECT_FALSE(kernel::is_initial_uid_map(""));
 }

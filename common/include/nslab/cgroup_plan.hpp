@@ -10,6 +10,7 @@
 // with controllers switched on per subtree in cgroup.subtree_control.
 #pragma once
 
+#include <linux/bpf.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -112,6 +113,30 @@ struct Host {
     // the hierarchy of `controller`; "" when v1 has no such hierarchy.
     std::string directory(const std::string& controller, const std::string& path) const;
 };
+
+// Lab 11: the device nodes a confined container may use. Docker's default
+// (runc's AllowedDevices): any node may be made ("m": mknod(2) stays
+// allowed, as CAP_MKNOD says), only these opened for reading or writing;
+// a node of the host's disk made inside is useless.
+struct DeviceRule {
+    char type = 'c';     // 'c' character, 'b' block
+    int major = -1;      // -1: any ("*")
+    int minor = -1;      // -1: any
+    std::string access;  // some of "rwm": read, write, mknod
+    bool operator==(const DeviceRule&) const = default;
+};
+// null zero full random urandom tty ptmx pts/*, and "m" for every node.
+const std::vector<DeviceRule>& default_devices();
+// cgroup v1's text for a rule (devices.allow): "c 1:3 rwm", "b *:* m".
+std::string device_line(const DeviceRule& rule);
+// cgroup v1 (the devices controller): deny all, then allow each rule, in
+// the container's cgroup of the devices hierarchy.
+std::vector<LimitWrite> v1_device_limits(const std::vector<DeviceRule>& rules);
+// cgroup v2 has no devices files: a BPF_PROG_TYPE_CGROUP_DEVICE program
+// attached to the cgroup answers each open and mknod (1: allow, 0: EPERM).
+// It reads struct bpf_cgroup_dev_ctx (access_type: access << 16 | type,
+// major, minor) and tries the rules in order; none matches: deny.
+std::vector<bpf_insn> device_program(const std::vector<DeviceRule>& rules);
 
 // Refuses, before anything is made, what cannot work: more CPUs than the
 // machine has (UsageError), a controller the host lacks (runtime error).

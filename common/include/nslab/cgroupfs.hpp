@@ -49,6 +49,13 @@ std::vector<std::string> make(const Host& host, const std::string& path,
                               const std::vector<std::string>& controllers, Existing existing,
                               const std::vector<LimitWrite>& limits);
 
+// Lab 11: the container's cgroup `path` (made already) lets it open only
+// the devices of default_devices(): v1, its devices.deny and devices.allow;
+// v2, a BPF device program attached to it. Before the child exists, so
+// nothing runs in the cgroup without the rules. No cgroup (rootless), or
+// not in the host's user namespace: nothing to do (--verbose says so).
+void limit_devices(const Host& host, const std::string& path, const Config& cfg);
+
 std::vector<pid_t> procs(const std::string& dir);  // cgroup.procs
 // Kills every process left in a cgroup: v2 cgroup.kill (Linux 5.14), else
 // freeze (so nothing forks while we kill), SIGKILL each, thaw.

@@ -386,6 +386,8 @@ int run_container(const Config& given) {
         cgroupfs::CreationLock lock;  // `nslab cleanup` keeps the nslab/ parent meanwhile
         cgroup = cgroup::before_clone(cfg);
     });
+    step("confine: devices (cgroup)", Layer::confine,
+         [&] { confine::before_clone(cfg, cgroup.path); });  // v1 devices lists, v2 a BPF program
 
     net::State net;  // an address lease, so the child knows it
     ScopeGuard remove_veth([&] {

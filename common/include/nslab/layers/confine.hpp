@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "nslab/capabilities.hpp"
@@ -11,6 +12,10 @@
 #include "nslab/confine_plan.hpp"
 
 namespace nslab::confine {
+
+// Parent side, once the container's cgroup `cgroup_path` exists and before
+// the child does: only Docker's devices open in it (given code, no TODO).
+void before_clone(const Config& cfg, const std::string& cgroup_path);
 
 // Child side, in the container's root once /proc and /sys are mounted:
 // what confine_plan::masked_paths() names shows nothing, and

@@ -3,7 +3,8 @@
 // change them); no_new_privs and a seccomp filter are on; what the issue's
 // escape review found open in lab 08 (open_by_handle_at, a new user
 // namespace, bpf, perf_event_open, keyctl, userfaultfd, a module load,
-// mount, /proc/kcore, kallsyms, core_pattern) is refused; and a normal
+// mount, /proc/kcore, kallsyms, core_pattern, a node of the host's disk,
+// the container's own cgroup limits) is refused; and a normal
 // program still runs. Each claim runs as root and with --userns. That
 // every refused thing works against lab 08 (so these claims can fail) is
 // tests/faults/escapes_test.cpp's Escape.ConfinementRefusesWhatLab08Allows.
@@ -210,6 +211,59 @@ TEST(Confine, MaskedPathsShowNothing) {
         EXPECT_TRUE(r.out.ends_with("\n0\n") || r.out == "0\n")
             << "/sys/firmware inside should be an empty directory"
             << note("0 entries in /sys/firmware", r.out);
+    }
+}
+
+TEST(Confine, OnlyDockersDevicesOpen) {
+    claim(3, "lab11 handout: devices (given code)");
+    const auto [disk, fstype] = host_root_disk();
+    for (const Way& way : ways()) {
+        SCOPED_TRACE(way.name);
+        // The console (c 5:1) opens for root on any host; the disk may not
+        // (some hosts refuse even their own root that).
+        Result r = run(lab(), way.options,
+                       probe({"node-open", "c", "5:1", ",", "host-disk", disk, fstype}));
+        ASSERT_EQ(r.status, 0) << "the probe should run in the confined container" << ran(r, 0);
+        auto outcome = key_values(r.out);
+        EXPECT_EQ(outcome["node.open"], "denied EPERM")
+            << "a node of the host's console (c 5:1, not one of Docker's devices) made inside "
+               "should not open ("
+            << way.name << ")"
+            << note("node.open: denied EPERM", "node.open: " + outcome["node.open"]);
+        EXPECT_EQ(outcome["disk.open"].substr(0, 12), "denied EPERM")
+            << "a node of the host's disk (" << disk << ") made inside should not open ("
+            << way.name << "): the container's cgroup allows only Docker's devices"
+            << note("disk.open: denied EPERM", "disk.open: " + outcome["disk.open"]);
+        EXPECT_TRUE(outcome["disk.fsmount"].starts_with("denied"))
+            << "nor should its file system mount, read-only or not"
+            << note("disk.fsmount: denied EPERM", "disk.fsmount: " + outcome["disk.fsmount"]);
+        r = run(lab(), way.options,
+                {"/bin/sh", "-c",
+                 "head -c 4 /dev/zero | wc -c && head -c 4 /dev/urandom | wc -c && "
+                 "echo x > /dev/null && echo x > /dev/full; echo full $?"});
+        EXPECT_EQ(r.out, "4\n4\nfull 1\n")
+            << "null, zero, full and urandom should still work inside"
+            << note("4, 4, full 1", r.out);
+    }
+}
+
+TEST(Confine, CgroupLimitsCannotBeRaised) {
+    claim(2, "lab11 step 3 (the bounding set; the filter follows the set)");
+    for (const Way& way : ways()) {
+        SCOPED_TRACE(way.name);
+        Result r = run(lab(), with(way.options, {"--pids", "64"}), probe({"cgroup-raise", "128"}));
+        ASSERT_EQ(r.status, 0) << "the probe should run in the confined container" << ran(r, 0);
+        auto outcome = key_values(r.out);
+        EXPECT_TRUE(outcome["cgroup.raise"].starts_with("denied"))
+            << "the container should not raise its own pids.max from 64 to 128 (" << way.name
+            << "): its cgroup files are read-only, and it may not mount them again"
+            << note("cgroup.raise: denied EROFS", "cgroup.raise: " + outcome["cgroup.raise"]);
+        EXPECT_EQ(outcome["cgroup.pids.max"], "64")
+            << "pids.max inside after the attempt"
+            << note("cgroup.pids.max: 64", "cgroup.pids.max: " + outcome["cgroup.pids.max"]);
+        r = run(lab(), way.options, {"/bin/sh", "-c", "touch /sys/x 2>&1; echo $?"});
+        EXPECT_TRUE(r.out.ends_with("1\n") && r.out.find("Read-only") != std::string::npos)
+            << "/sys should be read-only inside" << note("Read-only file system, 1", r.out);
     }
 }
 

@@ -6,6 +6,8 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -276,6 +278,21 @@ std::vector<std::string> unconfined(int lab_number) {
 
 std::string lab_executable(int lab_number) {
     return bin_dir() + "/" + nslab::lab_program_name(lab_number);
+}
+std::pair<std::string, std::string> host_root_disk() {
+    struct stat st {};
+    nslab::sys::check(::stat("/", &st), "stat(/)");
+    std::string type;
+    std::istringstream mounts(nslab::sys::read_file("/proc/self/mountinfo"));
+    for (std::string line; std::getline(mounts, line);) {
+        std::istringstream fields(line);
+        std::string id, parent, numbers, root, point;
+        fields >> id >> parent >> numbers >> root >> point;
+        const size_t dash = line.find(" - ");
+        if (point == "/" && dash != std::string::npos)  // the last mount on / is what / is
+            type = line.substr(dash + 3, line.find(' ', dash + 3) - dash - 3);
+    }
+    return {std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)), type};
 }
 std::string probe_path(int lab_number) {
     return nslab::lab_has(lab_number, nslab::Layer::mount) ? "/bin/probe" : bin_dir() + "/probe";

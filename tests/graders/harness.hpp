@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -70,6 +71,9 @@ std::vector<std::string> with(std::vector<std::string> options,
                               const std::vector<std::string>& more);
 
 std::string lab_executable(int lab_number);
+// The host's root file system: its device as "MAJOR:MINOR" (the host's
+// numbers, "0:N" when no disk holds it) and its type, for the probe's host-disk.
+std::pair<std::string, std::string> host_root_disk();
 // The probe as the container sees it: inside the rootfs from lab 02 on,
 // where the container has its own root; the host's copy before.
 std::string probe_path(int lab_number);

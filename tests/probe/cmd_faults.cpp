@@ -22,9 +22,11 @@
 
 #include <grp.h>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -274,6 +276,138 @@ int cmd_confine(const Args&) {
     return 0;
 }
 
+// The host's disk, from inside (ARGS: MAJOR:MINOR FSTYPE, the host's view
+// of its root file system): its node made in /dev (a tmpfs without nodev,
+// where nodes work), opened read-only, and its file system mounted
+// through the new mount API, read-only, and dropped at once: never
+// attached anywhere, never written. "ro" is asked first; a host that has
+// it mounted read-write answers EBUSY ("would change RO state"), and then
+// only the mount is read-only, on the host's own (existing) superblock.
+int cmd_host_disk(const Args& args) {
+    unsigned major = 0, minor = 0;
+    if (std::sscanf(args.at(0).c_str(), "%u:%u", &major, &minor) != 2) return 2;
+    const std::string node = "/dev/probe-disk-" + std::to_string(::getpid());
+    long rc = ::mknod(node.c_str(), S_IFBLK | 0400, ::makedev(major, minor));
+    std::cout << "disk.mknod: " << outcome(rc) << "\n";
+    if (rc == 0) {
+        int fd = ::open(node.c_str(), O_RDONLY | O_CLOEXEC);
+        std::cout << "disk.open: " << outcome(fd) << "\n";
+        if (fd >= 0) ::close(fd);
+    } else {
+        std::cout << "disk.open: " << outcome(rc) << " (no node)\n";
+    }
+    auto fsmount_read_only = [&](bool ro) -> long {
+        long fs = ::syscall(SYS_fsopen, args.at(1).c_str(), FSOPEN_CLOEXEC);
+        if (fs < 0) return fs;
+        long r = ::syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", node.c_str(), 0);
+        if (r == 0 && ro) r = ::syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "ro", nullptr, 0);
+        if (r == 0) r = ::syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0);
+        if (r == 0) r = ::syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
+        const int error = errno;
+        if (r >= 0) ::close(static_cast<int>(r));  // a mount never attached goes with its fd
+        ::close(static_cast<int>(fs));
+        errno = error;
+        return r;
+    };
+    rc = fsmount_read_only(true);
+    if (rc < 0 && errno == EBUSY) rc = fsmount_read_only(false);
+    std::cout << "disk.fsmount: " << outcome(rc) << "\n";
+    ::unlink(node.c_str());
+    return 0;
+}
+
+// A device outside Docker's list (ARGS: c|b MAJOR:MINOR), by a node made
+// in /dev: opened read-only (O_NOCTTY: a terminal does not become ours),
+// closed at once. The host's console (c 5:1) is one every kernel has.
+int cmd_node_open(const Args& args) {
+    unsigned major = 0, minor = 0;
+    if (std::sscanf(args.at(1).c_str(), "%u:%u", &major, &minor) != 2) return 2;
+    const std::string node = "/dev/probe-node-" + std::to_string(::getpid());
+    const mode_t type = args.at(0) == "b" ? S_IFBLK : S_IFCHR;
+    long rc = ::mknod(node.c_str(), type | 0400, ::makedev(major, minor));
+    if (rc == 0) {
+        rc = ::open(node.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+        if (rc >= 0) ::close(static_cast<int>(rc));
+    }
+    const int error = errno;
+    ::unlink(node.c_str());
+    errno = error;
+    std::cout << "node.open: " << outcome(rc) << "\n";
+    return 0;
+}
+
+// A v1 hierarchy's release_agent (run as root of the host when a cgroup
+// empties), opened for writing and closed unwritten, in a hierarchy this
+// probe mounts itself: the first of /proc/cgroups' whose root it can see.
+// A pure cgroup v2 kernel has none: "unsupported".
+int cmd_release_agent(const Args&) {
+    std::vector<std::string> controllers;
+    std::istringstream table(probe::slurp("/proc/cgroups"));
+    for (std::string line; std::getline(table, line);) {
+        std::istringstream fields(line);
+        std::string name;
+        int hierarchy = 0, cgroups = 0, enabled = 0;
+        if (line.starts_with("#") || !(fields >> name >> hierarchy >> cgroups >> enabled)) continue;
+        if (hierarchy > 0 && enabled) controllers.push_back(name);
+    }
+    const std::string dir = "/tmp/probe-release-" + std::to_string(::getpid());
+    ::mkdir(dir.c_str(), 0700);
+    std::string result = "unsupported";
+    for (const std::string& controller : controllers) {
+        if (::mount("cgroup", dir.c_str(), "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                    controller.c_str()) != 0) {
+            if (errno == EBUSY || errno == EINVAL) continue;  // co-mounted with another
+            result = outcome(-1);
+            break;
+        }
+        int fd = ::open((dir + "/release_agent").c_str(), O_WRONLY | O_CLOEXEC);
+        const std::string opened = outcome(fd);
+        if (fd >= 0) ::close(fd);
+        ::umount2(dir.c_str(), MNT_DETACH);
+        result = opened + " (" + controller + ")";
+        if (fd >= 0 || errno != ENOENT) break;  // ENOENT: not its root, try the next
+    }
+    ::rmdir(dir.c_str());
+    std::cout << "release_agent: " << result << "\n";
+    return 0;
+}
+
+// The container's own pids.max (the test starts it with --pids), raised
+// to VALUE: where the runtime mounted it, else through a cgroup file
+// system mounted again (root may remount or mount another; the runtime's
+// is read-only). Only the container's own cgroup, the test's, is written.
+int cmd_cgroup_raise(const Args& args) {
+    auto write_limit = [&](const std::string& file) -> long {
+        int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return -1;
+        long n = ::write(fd, args.at(0).data(), args.at(0).size());
+        const int error = errno;
+        ::close(fd);
+        errno = error;
+        return n;
+    };
+    const bool v2 = ::access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+    const std::string file = v2 ? "/sys/fs/cgroup/pids.max" : "/sys/fs/cgroup/pids/pids.max";
+    long rc = write_limit(file);
+    std::string result = outcome(rc);
+    if (rc < 0 && (errno == EROFS || errno == EACCES)) {
+        const std::string dir = "/tmp/probe-raise-" + std::to_string(::getpid());
+        ::mkdir(dir.c_str(), 0700);
+        if (::mount("cgroup", dir.c_str(), v2 ? "cgroup2" : "cgroup", MS_NOSUID | MS_NODEV,
+                    v2 ? nullptr : "pids") == 0) {
+            rc = write_limit(dir + "/pids.max");
+            result = outcome(rc) + " (mounted again)";
+            ::umount2(dir.c_str(), MNT_DETACH);
+        }
+        ::rmdir(dir.c_str());
+    }
+    std::string now = probe::slurp(file);
+    while (!now.empty() && now.back() == '\n') now.pop_back();
+    std::cout << "cgroup.raise: " << result << "\n";
+    std::cout << "cgroup.pids.max: " << now << "\n";
+    return 0;
+}
+
 // A setuid-root copy of the probe, planted on a tmpfs mounted without
 // nosuid (where the container may mount; else in /tmp, which is nosuid),
 // run by uid 1000: "setuid.euid: 0" means it gained root. It prints its
@@ -405,6 +539,15 @@ const probe::Register r_hostcaps("hostcaps", cmd_hostcaps,
                                  "try host-wide privileged calls, each harmless when allowed");
 const probe::Register r_confine("confine", cmd_confine,
                                 "try what Docker's defaults refuse (lab 11), changing nothing");
+const probe::Register r_host_disk(
+    "host-disk", cmd_host_disk,
+    "MAJOR:MINOR FSTYPE: mknod, open and fsmount the host's disk, read-only, at once undone");
+const probe::Register r_node_open(
+    "node-open", cmd_node_open, "c|b MAJOR:MINOR: make a node in /dev, open it read-only, at once");
+const probe::Register r_release_agent("release-agent", cmd_release_agent,
+                                      "open a v1 hierarchy's release_agent for writing, unwritten");
+const probe::Register r_cgroup_raise("cgroup-raise", cmd_cgroup_raise,
+                                     "VALUE: write VALUE to the container's own pids.max");
 const probe::Register r_setuid_gain(
     "setuid-gain", cmd_setuid_gain,
     "plant a setuid-root probe, run it as uid 1000, print its euid");

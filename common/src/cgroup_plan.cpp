@@ -289,7 +289,7 @@ std::vector<bpf_insn> device_program(const std::vector<DeviceRule>& rules) {
         block.push_back(exit_program());
         // Each jump above goes past the block's end, to the next rule.
         for (size_t i = 0; i + 2 < block.size(); ++i)
-            if (BPF_OP(block[i].code) == BPF_JNE)
+            if (BPF_CLASS(block[i].code) == BPF_JMP && BPF_OP(block[i].code) == BPF_JNE)
                 block[i].off = static_cast<std::int16_t>(block.size() - (i + 1));
         program.insert(program.end(), block.begin(), block.end());
     }

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -61,6 +62,15 @@ void write_limits(const Host& host, const std::string& path,
         if (w.optional && !sys::exists(file)) continue;
         sys::write_file(file, w.value);
     }
+}
+
+// An all-zero bpf_attr: the kernel refuses (EINVAL) any byte set past the
+// command's last field, and `bpf_attr attr{}` zeroes only a union's first
+// member.
+bpf_attr zeroed_attr() {
+    bpf_attr attr;
+    std::memset(&attr, 0, sizeof attr);
+    return attr;
 }
 
 // bpf(2) has no C library wrapper.
@@ -169,14 +179,29 @@ void limit_devices(const Host& host, const std::string& path, const Config& cfg)
     // BPF_F_ALLOW_MULTI: a program an ancestor has still runs too, and
     // both must allow.
     const std::vector<bpf_insn> program = device_program(rules);
-    bpf_attr load{};
+    bpf_attr load = zeroed_attr();
     load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
     load.insns = reinterpret_cast<std::uint64_t>(program.data());
     load.insn_cnt = static_cast<std::uint32_t>(program.size());
     load.license = reinterpret_cast<std::uint64_t>("GPL");
-    Fd loaded(bpf(BPF_PROG_LOAD, load, "bpf(BPF_PROG_LOAD, the device program)"));
+    int fd = static_cast<int>(::syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof load));
+    if (fd < 0) {
+        // Refused: load it again with the verifier's log, whose last line says why.
+        const int error = errno;
+        std::string log(1 << 16, '\0');
+        load.log_level = 1;
+        load.log_buf = reinterpret_cast<std::uint64_t>(log.data());
+        load.log_size = static_cast<std::uint32_t>(log.size());
+        ::syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof load);
+        log.resize(std::strlen(log.c_str()));
+        while (!log.empty() && log.back() == '\n') log.pop_back();
+        const std::string why = log.substr(log.find_last_of('\n') + 1);
+        sys::fail("bpf(BPF_PROG_LOAD, the device program" + (why.empty() ? "" : ": " + why) + ")",
+                  error);
+    }
+    Fd loaded(fd);
     Fd cgroup = sys::open(v2_directory(path), O_RDONLY | O_DIRECTORY);
-    bpf_attr attach{};
+    bpf_attr attach = zeroed_attr();
     attach.target_fd = static_cast<std::uint32_t>(cgroup.get());
     attach.attach_bpf_fd = static_cast<std::uint32_t>(loaded.get());
     attach.attach_type = BPF_CGROUP_DEVICE;

@@ -188,6 +188,16 @@ int run_device_program(const std::vector<bpf_insn>& program, char type, int majo
     for (size_t pc = 0, steps = 0; pc < program.size() && steps < 10000; ++pc, ++steps) {
         const bpf_insn& i = program[pc];
         auto& dst = reg[i.dst_reg];
+        // The verifier's rule: a field an instruction does not use is 0
+        // (else EINVAL, "uses reserved fields").
+        const bool jump = BPF_CLASS(i.code) == BPF_JMP && BPF_OP(i.code) != BPF_EXIT;
+        EXPECT_TRUE(jump || BPF_CLASS(i.code) == BPF_LDX || i.off == 0)
+            << "off set on instruction " << pc;
+        if (BPF_SRC(i.code) == BPF_X || BPF_CLASS(i.code) == BPF_LDX ||
+            i.code == (BPF_JMP | BPF_EXIT))
+            EXPECT_EQ(i.imm, 0) << "imm set on instruction " << pc;
+        if (BPF_SRC(i.code) == BPF_K && BPF_CLASS(i.code) != BPF_LDX)
+            EXPECT_EQ(i.src_reg, 0) << "src_reg set on instruction " << pc;
         switch (i.code) {
             case BPF_LDX | BPF_MEM | BPF_W:
                 EXPECT_EQ(i.src_reg, 1) << "only the context is read";

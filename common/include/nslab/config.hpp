@@ -28,6 +28,14 @@ struct Cidr {
 
 enum class NetMode { host, none, bridge };
 
+// --publish HOSTPORT:CONTAINERPORT[/tcp|/udp] (nat_plan::parse_publish).
+struct PortMapping {
+    std::uint16_t host = 0;
+    std::uint16_t container = 0;
+    bool udp = false;
+    bool operator==(const PortMapping&) const = default;
+};
+
 struct Config {
     int lab = 0;                       // which lab executable is running (labs.hpp)
     std::string program;               // e.g. "lab01_pid": the name in every message
@@ -55,6 +63,7 @@ struct Config {
     // lab 04
     NetMode net = NetMode::host;
     std::optional<Cidr> ip;
+    std::vector<PortMapping> publish;  // host ports forwarded to the container
 
     // lab 05
     bool userns = false;

@@ -14,6 +14,7 @@
 #include "nslab/confine_plan.hpp"
 #include "nslab/errors.hpp"
 #include "nslab/idmap.hpp"
+#include "nslab/nat_plan.hpp"
 #include "nslab/parse.hpp"
 
 namespace po = boost::program_options;
@@ -46,6 +47,10 @@ constexpr OptionSpec option_specs[] = {
     {"net", "none|bridge",
      "none: only lo; bridge: a veth pair to the host bridge nslab0 (default)"},
     {"ip", "CIDR", "the container's address on the bridge (default: the next free one)"},
+    {"publish", "HOSTPORT:PORT[/tcp|/udp]",
+     "forward the host's port HOSTPORT to the container's PORT (DNAT, from outside and from the "
+     "host itself), like docker run -p; repeatable",
+     LabKind::build, true},
     {"userns", "", "create a user namespace (rootless when run as a user)"},
     {"uid-map", "IN:OUT:COUNT",
      "a uid range of the user namespace (default: 0:<your uid>:1; as root, the subordinate "
@@ -278,6 +283,16 @@ ParsedCommandLine parse_command_line(int number, int argc, const char* const* ar
     if (vm.count("ip")) {
         if (cfg.net != NetMode::bridge) throw UsageError("--ip needs --net bridge");
         cfg.ip = parse::cidr("--ip", text("ip"));
+    }
+    if (vm.count("publish")) {
+        if (cfg.net != NetMode::bridge) throw UsageError("--publish needs --net bridge");
+        for (const auto& value : list("publish")) {
+            PortMapping p = nat_plan::parse_publish(value);
+            for (const auto& earlier : cfg.publish)
+                if (earlier.host == p.host && earlier.udp == p.udp)
+                    parse::invalid("--publish", value, "that host port is given twice");
+            cfg.publish.push_back(p);
+        }
     }
     cfg.userns = vm.count("userns") > 0;
     for (const char* name : {"uid-map", "gid-map"}) {

@@ -394,6 +394,9 @@ int run_container(const Config& given) {
         if (cfg.has(Layer::net)) net::after_exit(net);
     });
     step("address lease", Layer::net, [&] { net = net::before_clone(cfg); });
+    step("nat: rules in table ip nslab", net::bridged(cfg), [&] {
+        net::add_nat(cfg, net, net::nat_rules(cfg, net));
+    });  // masquerade, --publish; refuses a taken port
 
     // Lab 10: the container's directories are made once its id maps exist
     // (their owner is its root); the child knows their names already.
@@ -455,8 +458,8 @@ int run_container(const Config& given) {
     timings.total("until the command exited");
 
     remove_veth.dismiss();
-    step("teardown: veth, lease", Layer::net,
-         [&] { net::after_exit(net); });  // the host end of the veth, the lease
+    step("teardown: veth, rules, lease", Layer::net,
+         [&] { net::after_exit(net); });  // the host end of the veth, the rules, the lease
     remove_cgroup.dismiss();
     step("teardown: cgroup", Layer::cgroup,
          [&] { status = cgroup::after_exit(cfg, cgroup, status); });  // report an OOM kill; rmdir

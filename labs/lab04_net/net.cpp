@@ -5,7 +5,8 @@
 //
 // Your tools: nslab/netlink.hpp (one call per rtnetlink request),
 // nslab/net_plan.hpp (names: bridge_name, container_link, host_veth_name),
-// and State::lease (the container's address and the gateway).
+// nslab/nat_plan.hpp (a rule: chain and text) and State::lease (the
+// container's address and the gateway).
 // Handout: labs/lab04_net/README.md.
 #include "nslab/layers/net.hpp"
 
@@ -46,11 +47,32 @@ void in_child(const Config& cfg, const State& state) {
     throw NotImplemented("lab04_net", 2, "man 7 rtnetlink, ip-man 8 link");
 }
 
+std::vector<nat_plan::Rule> nat_rules(const Config& cfg, const State& state) {
+    (void)cfg;
+    (void)state;
+    // TODO step 6a: what the container sends to an address beyond the host
+    // leaves with the host's address on the outgoing link as its source,
+    // and only what leaves by a link other than the bridge (man 8 nft:
+    // STATEMENTS, NAT). Which hook has chosen the outgoing link already?
+    // Why not a fixed source address?
+    // TODO step 6b: for each --publish (cfg.publish), a packet to one of
+    // the host's own addresses on the host port reaches the container's
+    // address and port, whether it comes from outside or from the host
+    // itself (man 8 nft: FIB EXPRESSIONS; the netfilter hooks). Which hook
+    // does a packet the host sends itself never pass?
+    // Each rule: its chain and its text, without a comment (nat_plan.hpp).
+    throw NotImplemented("lab04_net", 6, "man 8 nft");
+}
+
 void after_exit(State& state) {
     // TODO step 5: the host end made in step 3 is gone, and the state says
     // so, before the address is given back below (man 4 veth). Why not wait
     // for the namespace to die?
     if (!state.host_veth.empty()) throw NotImplemented("lab04_net", 5, "man 4 veth");
+    // TODO step 6c: this container's rules are out of the host's table
+    // (net.hpp says what is given; man 8 nft). What removes them if nobody
+    // does?
+    if (!state.nat_id.empty()) throw NotImplemented("lab04_net", 6, "man 8 nft");
     state.lease.release();
 }
 

@@ -1,7 +1,9 @@
 // Lab 04: the network namespace. A new one holds nothing but a loopback
 // device that is down; everything else is plugged in from outside: a veth
 // pair (a virtual cable) with one end in the container and the other on a
-// bridge in the host's namespace (docker0 in Docker, nslab0 here).
+// bridge in the host's namespace (docker0 in Docker, nslab0 here). Part
+// two: the host's firewall takes the container's packets out to the world
+// and brings published ports in (Docker's NAT rules, in nftables).
 #include "nslab/layers/net.hpp"
 
 #include <sched.h>
@@ -54,16 +56,48 @@ void in_child(const Config& cfg, const State& state) {
     netlink::add_default_route(nl, state.lease.gateway().address);
 }
 
+// Step 6. The rules, in the host's table `ip nslab` (the runtime adds them
+// before clone, tagged with the container's id, and the forward chain's
+// accepts: nat_plan.hpp). Each rule is a chain (a hook on the packet's
+// path) and what it says in nft's language: matches, then a statement.
+std::vector<nat_plan::Rule> nat_rules(const Config& cfg, const State& state) {
+    const std::string me = net_plan::address_text(state.lease.address().address);
+    const std::string bridge(net_plan::bridge_name);
+    // 6a. Out. The outside world has no route back to 10.88.0.0/16, so what
+    // leaves the host by any link but the bridge gets the host's address on
+    // that link as its source: masquerade, which takes that link's address
+    // when the packet leaves (a laptop's changes). Conntrack remembers the
+    // change and undoes it on the answers. Postrouting: the last hook,
+    // once routing has chosen the outgoing link.
+    std::vector<nat_plan::Rule> rules{
+        {"postrouting", "ip saddr " + me + " oifname != \"" + bridge + "\" masquerade", {}}};
+    // 6b. In. A packet for one of the host's own addresses on HOSTPORT gets
+    // the container's address and port as destination, before routing
+    // decides where it goes: prerouting for what arrives from outside,
+    // output for what the host itself sends (locally made packets never
+    // pass prerouting).
+    for (const PortMapping& p : cfg.publish) {
+        const std::string dnat = std::string("fib daddr type local ") + (p.udp ? "udp" : "tcp") +
+                                 " dport " + std::to_string(p.host) + " dnat to " + me + ":" +
+                                 std::to_string(p.container);
+        rules.push_back({"prerouting", dnat, p});
+        rules.push_back({"output", dnat, p});
+    }
+    return rules;
+}
+
 // Step 5. The pair dies with the container's namespace, but only when the
 // last reference to that namespace goes, which can be much later (a bind
 // mount by `ip netns`, a process that joined it) and is asynchronous anyway:
-// remove the host end now. Then give the address back.
+// remove the host end now. The rules do not die with anything: take this
+// container's out of the table. Then give the address back.
 void after_exit(State& state) {
     if (!state.host_veth.empty()) {
         netlink::Socket nl;
         netlink::delete_link(nl, state.host_veth);
         state.host_veth.clear();
     }
+    remove_nat(state);
     state.lease.release();
 }
 

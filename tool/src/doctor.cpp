@@ -25,6 +25,8 @@
 #include <sstream>
 
 #include "nslab/cgroup_plan.hpp"
+#include "nslab/nat_plan.hpp"
+#include "nslab/nftables.hpp"
 #include "nslab/sys.hpp"
 
 namespace tool {
@@ -401,6 +403,42 @@ std::vector<Check> tools(const std::string& boot) {
     return checks;
 }
 
+// Lab 04's way out and in: libnftables (loaded when a container needs it),
+// and what nslab switched on in this network namespace. Forwarding is on
+// only while a container of nslab's runs, unless the host forwarded before.
+std::vector<Check> firewall(const std::string& proc) {
+    std::vector<Check> checks;
+    std::string table = "no table ip nslab (no container on the bridge)";
+    bool loaded = true;
+    try {
+        nslab::nftables::Context nft;
+        const std::string json = nft.json_of("list table ip nslab");
+        if (!json.empty()) {
+            const auto listing = nslab::nat_plan::parse_listing(json);
+            table = "table ip nslab: " + std::to_string(listing.rules.size()) + " rules of " +
+                    std::to_string(nslab::nat_plan::ids(listing).size()) + " containers";
+            if (listing.forwarding_was == false)
+                table +=
+                    "; nslab switched forwarding on and forwards only its containers' "
+                    "packets (forward policy drop)";
+        }
+    } catch (const std::exception& e) {
+        loaded = false;
+        table = e.what();
+    }
+    checks.push_back({loaded ? Level::ok : Level::fail, "nftables (lab 04 NAT, --publish)", table,
+                      "apt-get install libnftables1 (a kernel with CONFIG_NF_TABLES, NFT_NAT, "
+                      "NFT_MASQ, NFT_FIB_IPV4)"});
+    const std::string forward = first_line(proc + "/sys/net/ipv4/ip_forward");
+    checks.push_back({Level::ok, "net.ipv4.ip_forward",
+                      forward.empty() ? "unreadable"
+                                      : forward + (forward == "1" ? " (forwarding on)"
+                                                                  : " (off: nslab turns it on "
+                                                                    "while a container runs)"),
+                      ""});
+    return checks;
+}
+
 }  // namespace
 
 int doctor(const std::vector<std::string>& args) {
@@ -415,7 +453,7 @@ int doctor(const std::vector<std::string>& args) {
 
     std::vector<Check> checks{kernel(proc)};
     for (auto more : {namespaces(proc), cgroups(proc, sys), user_namespaces(proc),
-                      confinement(proc), tools(boot)})
+                      confinement(proc), firewall(proc), tools(boot)})
         checks.insert(checks.end(), more.begin(), more.end());
 
     int failed = 0, warned = 0;

@@ -4,8 +4,10 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "nslab/config.hpp"
+#include "nslab/nat_plan.hpp"
 #include "nslab/net_host.hpp"
 
 namespace nslab::net {
@@ -15,6 +17,7 @@ namespace nslab::net {
 struct State {
     Lease lease;            // empty: --net none or the layer is off
     std::string host_veth;  // empty: nothing made
+    std::string nat_id;     // empty: no rules of this container in the table ip nslab
 };
 
 unsigned long clone_flags();  // CLONE_NEWNET (called only when the lab has the layer)
@@ -24,6 +27,18 @@ unsigned long clone_flags();  // CLONE_NEWNET (called only when the lab has the 
 State before_clone(const Config& cfg);                         // an address lease (--net bridge)
 void in_parent(const Config& cfg, State& state, pid_t child);  // bridge, veth pair, one end inside
 void in_child(const Config& cfg, const State& state);          // lo up; eth0 address and route
-void after_exit(State& state);                                 // remove the host end, the lease
+void after_exit(State& state);  // remove the host end, the rules, the lease
+
+// Step 6 (part two): this container's rules in the host's table `ip nslab`:
+// the way out (source NAT) and the way in (--publish, destination NAT).
+std::vector<nat_plan::Rule> nat_rules(const Config& cfg, const State& state);
+// Given (net_host.cpp): before clone, under the host lock, `rules` (the
+// orchestrator passes nat_rules()) and the forward chain's rules for this
+// container go into the table (made if missing, forwarding switched on),
+// tagged with its id; a host port another container publishes is refused
+// (UsageError). remove_nat() takes exactly this container's rules out
+// again, and the last one out the table.
+void add_nat(const Config& cfg, State& state, std::vector<nat_plan::Rule> rules);
+void remove_nat(State& state);
 
 }  // namespace nslab::net

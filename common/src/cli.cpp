@@ -15,6 +15,7 @@
 #include "nslab/errors.hpp"
 #include "nslab/idmap.hpp"
 #include "nslab/nat_plan.hpp"
+#include "nslab/net_plan.hpp"
 #include "nslab/parse.hpp"
 
 namespace po = boost::program_options;
@@ -47,6 +48,10 @@ constexpr OptionSpec option_specs[] = {
     {"net", "none|bridge",
      "none: only lo; bridge: a veth pair to the host bridge nslab0 (default)"},
     {"ip", "CIDR", "the container's address on the bridge (default: the next free one)"},
+    {"dns", "ADDRESS",
+     "a nameserver for the container's /etc/resolv.conf (default: the host's resolv.conf); "
+     "repeatable",
+     LabKind::build, true},
     {"publish", "HOSTPORT:PORT[/tcp|/udp]",
      "forward the host's port HOSTPORT to the container's PORT (DNAT, from outside and from the "
      "host itself), like docker run -p; repeatable",
@@ -283,6 +288,14 @@ ParsedCommandLine parse_command_line(int number, int argc, const char* const* ar
     if (vm.count("ip")) {
         if (cfg.net != NetMode::bridge) throw UsageError("--ip needs --net bridge");
         cfg.ip = parse::cidr("--ip", text("ip"));
+    }
+    if (vm.count("dns")) {
+        if (cfg.net != NetMode::bridge) throw UsageError("--dns needs --net bridge");
+        for (const auto& value : list("dns")) {
+            auto address = net_plan::parse_address(value);
+            if (!address) parse::invalid("--dns", value, "expected an IPv4 address");
+            cfg.dns.push_back(*address);
+        }
     }
     if (vm.count("publish")) {
         if (cfg.net != NetMode::bridge) throw UsageError("--publish needs --net bridge");

@@ -243,12 +243,16 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net,
         step("time namespace (inside)", cfg.has(Layer::time) && time_plan::made_by_child(cfg),
              [&] { time_inside(cfg); });  // with --userns: a time namespace it owns, entered
         step("net: lo, eth0 address, route", Layer::net, [&] { net::in_child(cfg, net); });
+        net::NameFiles names;  // reachable after pivot_root only through these
+        step("net: open /etc/hosts, resolv.conf", !net.files_dir.empty(),
+             [&] { names = net::open_name_files(net); });
         step("uts: hostname", Layer::uts, [&] { uts::in_child(cfg); });
         Config root = cfg;  // lab 10: the mount layer's rootfs is the image's overlay
         step("image: overlay root", Layer::image, [&] { root = root_of_image(cfg, overlay); });
         step("mount: pivot_root and mounts", Layer::mount, [&] {
             mount::in_child(root);        // private /, pivot_root, /proc /dev /sys /tmp
             mount_plan::lock_down(root);  // / read-only, nosuid, nodev; /proc is procfs
+            if (!net.files_dir.empty()) net::bind_name_files(names);  // over the rootfs's own
         });
         step("cgroup: namespace, cgroupfs", Layer::cgroup, [&] { cgroup::in_child(); });
         step("ipc: mqueue", Layer::ipc, [&] { ipc::in_child(); });
@@ -392,11 +396,14 @@ int run_container(const Config& given) {
     net::State net;  // an address lease, so the child knows it
     ScopeGuard remove_veth([&] {
         if (cfg.has(Layer::net)) net::after_exit(net);
+        net::remove_name_files(net);
     });
     step("address lease", Layer::net, [&] { net = net::before_clone(cfg); });
     step("nat: rules in table ip nslab", net::bridged(cfg), [&] {
         net::add_nat(cfg, net, net::nat_rules(cfg, net));
     });  // masquerade, --publish; refuses a taken port
+    step("net: /etc/hosts, resolv.conf files", net::bridged(cfg) && cfg.has(Layer::mount),
+         [&] { net::write_name_files(cfg, net); });  // in /run/nslab/files/<id>, not the rootfs
 
     // Lab 10: the container's directories are made once its id maps exist
     // (their owner is its root); the child knows their names already.
@@ -458,8 +465,10 @@ int run_container(const Config& given) {
     timings.total("until the command exited");
 
     remove_veth.dismiss();
-    step("teardown: veth, rules, lease", Layer::net,
-         [&] { net::after_exit(net); });  // the host end of the veth, the rules, the lease
+    step("teardown: veth, rules, lease, name files", Layer::net, [&] {
+        net::after_exit(net);         // the host end of the veth, the rules, the lease
+        net::remove_name_files(net);  // the container's /etc/hosts and resolv.conf
+    });
     remove_cgroup.dismiss();
     step("teardown: cgroup", Layer::cgroup,
          [&] { status = cgroup::after_exit(cfg, cgroup, status); });  // report an OOM kill; rmdir

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -47,6 +48,12 @@ bool try_link(const std::string& record, const std::string& lease) {
     if (::link(record.c_str(), lease.c_str()) == 0) return true;
     if (errno == EEXIST) return false;
     sys::fail("link(" + record + ", " + lease + ")");
+}
+
+// A new file (or an emptied one) holding `text`, mode 0644.
+void create_file(const std::string& path, const std::string& text) {
+    Fd fd = sys::open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    sys::check(::write(fd.get(), text.data(), text.size()), "write(" + path + ")");
 }
 
 // net.ipv4.ip_forward of the namespace we are in (/proc/sys/net is per
@@ -125,6 +132,49 @@ void remove_nat(State& state) {
     state.nat_id.clear();
 }
 
+void write_name_files(const Config& cfg, State& state) {
+    const std::string dir = std::string(files_dir) + "/" + cfg.id;
+    sys::mkdir_p(dir, 0755);
+    state.files_dir = dir;  // from here on, remove_name_files removes it
+    std::string host_resolv_conf;
+    try {
+        host_resolv_conf = sys::read_file("/etc/resolv.conf");
+    } catch (const std::system_error&) {}  // a host without one: an empty file
+    create_file(dir + "/hosts", net_plan::hosts_text(state.lease.address().address,
+                                                     cfg.hostname.empty() ? cfg.id : cfg.hostname));
+    create_file(dir + "/resolv.conf", net_plan::resolv_conf_text(cfg.dns, host_resolv_conf));
+}
+
+// A detached copy of the bind mount of `path` (open_tree(2) with
+// OPEN_TREE_CLONE): unlike a plain fd, it can still be attached after
+// pivot_root has detached the host's tree the file lives in.
+Fd clone_of(const std::string& path) {
+    return Fd(sys::check(::open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC),
+                         "open_tree(" + path + ")"));
+}
+
+NameFiles open_name_files(const State& state) {
+    return {clone_of(state.files_dir + "/hosts"), clone_of(state.files_dir + "/resolv.conf")};
+}
+
+void bind_name_files(const NameFiles& files) {
+    // A rootfs without the file (an image without /etc/resolv.conf) keeps
+    // its lack: nothing is ever created in the rootfs.
+    for (const auto& [fd, target] : {std::pair{&files.hosts, "/etc/hosts"},
+                                     std::pair{&files.resolv_conf, "/etc/resolv.conf"}}) {
+        if (!sys::exists(target)) continue;
+        sys::check(::move_mount(fd->get(), "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH),
+                   std::string("move_mount(") + target + ")");
+    }
+}
+
+void remove_name_files(State& state) {
+    if (state.files_dir.empty()) return;
+    std::error_code ignored;
+    fs::remove_all(state.files_dir, ignored);
+    state.files_dir.clear();
+}
+
 Lease Lease::take(const std::string& dir, const Cidr& subnet, std::optional<Cidr> wanted,
                   const std::string& veth) {
     if (wanted) {
@@ -135,11 +185,7 @@ Lease Lease::take(const std::string& dir, const Cidr& subnet, std::optional<Cidr
     const LeaseRecord me{::getpid(), start_time_of(::getpid()).value_or(0), veth};
     const std::string record =
         dir + "/" + std::string(new_prefix) + std::to_string(me.pid) + "-" + veth;
-    {
-        Fd fd = sys::open(record, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        const std::string text = net_plan::format_lease(me);
-        sys::check(::write(fd.get(), text.data(), text.size()), "write(" + record + ")");
-    }
+    create_file(record, net_plan::format_lease(me));
     ScopeGuard remove_record([&] { ::unlink(record.c_str()); });
 
     Lease lease;
@@ -246,6 +292,15 @@ std::vector<std::string> cleanup_stale() {
             removed.push_back("removed stale lease " + path +
                               (record ? " (runtime PID " + std::to_string(record->pid) + " is gone)"
                                       : std::string(" (unreadable)")));
+    }
+
+    // The /etc/hosts and resolv.conf of containers whose runtime is gone.
+    for (const auto& entry : fs::directory_iterator(files_dir, no_dir)) {
+        const std::string id = entry.path().filename().string();
+        if (live_veths.count(std::string(net_plan::host_veth_prefix) + id)) continue;
+        std::error_code ignored;
+        if (fs::remove_all(entry.path(), ignored) > 0)
+            removed.push_back("removed " + entry.path().string() + " (no live lease)");
     }
 
     // The rules of containers whose runtime is gone (no live lease names

@@ -95,6 +95,18 @@ std::string address_text(std::uint32_t address) {
     return text.substr(0, text.find('/'));
 }
 
+std::string hosts_text(std::uint32_t address, std::string_view hostname) {
+    return "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
+           address_text(address) + "\t" + std::string(hostname) + "\n";
+}
+
+std::string resolv_conf_text(const std::vector<std::uint32_t>& dns, std::string_view host_file) {
+    if (dns.empty()) return std::string(host_file);
+    std::string text;
+    for (std::uint32_t a : dns) text += "nameserver " + address_text(a) + "\n";
+    return text;
+}
+
 std::optional<std::uint32_t> parse_address(std::string_view text) {
     in_addr parsed{};
     if (::inet_pton(AF_INET, std::string(text).c_str(), &parsed) != 1) return {};

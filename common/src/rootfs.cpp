@@ -62,6 +62,8 @@ void build(const std::string& destination, const Plan& plan) {
                "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
     write_text(work / "etc/group", "root:x:0:\nnogroup:x:65534:\n");
     write_text(work / "etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost\n");
+    // What a bridged container's runtime binds its own files over (lab 04).
+    write_text(work / "etc/resolv.conf", "");
     write_text(work / "etc/os-release", "NAME=\"nslab busybox rootfs\"\nID=nslab\n");
 
     fs::remove_all(final_dir);

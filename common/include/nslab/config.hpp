@@ -64,6 +64,7 @@ struct Config {
     NetMode net = NetMode::host;
     std::optional<Cidr> ip;
     std::vector<PortMapping> publish;  // host ports forwarded to the container
+    std::vector<std::uint32_t> dns;    // --dns: resolv.conf's nameservers (else the host's file)
 
     // lab 05
     bool userns = false;

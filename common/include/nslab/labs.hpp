@@ -85,7 +85,7 @@ inline constexpr Lab lab_table[] = {
      "Run COMMAND in new PID and mount namespaces, on its own root filesystem."},
     {3, "uts", LabKind::build, Layer::uts, LayerSet::through(Layer::uts), "hostname domainname",
      "Run COMMAND in new PID, mount and UTS namespaces."},
-    {4, "net", LabKind::build, Layer::net, LayerSet::through(Layer::net), "net ip publish",
+    {4, "net", LabKind::build, Layer::net, LayerSet::through(Layer::net), "net ip publish dns",
      "Run COMMAND in new PID, mount, UTS and network namespaces."},
     {5, "user", LabKind::build, Layer::user, LayerSet::through(Layer::user),
      "userns uid-map gid-map",

@@ -21,6 +21,7 @@ namespace nslab::net {
 
 inline constexpr const char* run_dir = "/run/nslab";
 inline constexpr const char* lease_dir = "/run/nslab/leases";
+inline constexpr const char* files_dir = "/run/nslab/files";  // <id>/hosts, <id>/resolv.conf
 
 // An address lease, released (file removed) when the object ends in the
 // process that took it.

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "nslab/config.hpp"
 
@@ -45,6 +46,13 @@ std::string host_veth_name(std::string_view container_id);
 bool is_host_veth_name(std::string_view name);
 
 std::string address_text(std::uint32_t address);  // "10.88.0.2"
+
+// The container's /etc/hosts, as Docker writes it: localhost, then its
+// address and hostname.
+std::string hosts_text(std::uint32_t address, std::string_view hostname);
+// Its /etc/resolv.conf: one nameserver line per --dns address, else the
+// host's file as it is.
+std::string resolv_conf_text(const std::vector<std::uint32_t>& dns, std::string_view host_file);
 std::optional<std::uint32_t> parse_address(std::string_view text);
 
 // A lease file (/run/nslab/leases/<address>) names its owner, so that

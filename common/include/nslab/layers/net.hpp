@@ -18,6 +18,7 @@ struct State {
     Lease lease;            // empty: --net none or the layer is off
     std::string host_veth;  // empty: nothing made
     std::string nat_id;     // empty: no rules of this container in the table ip nslab
+    std::string files_dir;  // its /etc/hosts and resolv.conf in the runtime's state
 };
 
 unsigned long clone_flags();  // CLONE_NEWNET (called only when the lab has the layer)
@@ -40,5 +41,18 @@ std::vector<nat_plan::Rule> nat_rules(const Config& cfg, const State& state);
 // again, and the last one out the table.
 void add_nat(const Config& cfg, State& state, std::vector<nat_plan::Rule> rules);
 void remove_nat(State& state);
+
+// Given: the container's /etc/hosts and /etc/resolv.conf, written before
+// clone into files_dir (/run/nslab/files/<id>), never into the rootfs, and
+// bind-mounted over the rootfs's own in the child once it has pivoted
+// (open_name_files() before, while the host's /run is reachable).
+// remove_name_files() at exit; `nslab cleanup` removes a killed runtime's.
+void write_name_files(const Config& cfg, State& state);
+struct NameFiles {
+    Fd hosts, resolv_conf;  // detached bind mounts (open_tree), made before pivot_root
+};
+NameFiles open_name_files(const State& state);
+void bind_name_files(const NameFiles& files);
+void remove_name_files(State& state);
 
 }  // namespace nslab::net

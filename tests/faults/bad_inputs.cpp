@@ -36,7 +36,8 @@ struct Row {
     std::string args;  // as written, with $FIX
     int status = 0;
     std::string regex;
-    std::string setup;  // "-", "user", "no-timens", "hold-ip=A", "layer-cap=BYTES"
+    std::string
+        setup;  // "-", "user", "no-timens", "hold-ip=A", "hold-publish=P", "layer-cap=BYTES"
 };
 
 std::vector<std::string> split(const std::string& text, char by) {
@@ -166,10 +167,12 @@ int bad_inputs(const std::string& table, const std::string& text) {
         const bool tool = row.lab == image_row;
         const std::string program = tool ? "nslab" : nslab::lab_program_name(row.lab);
         std::unique_ptr<Runtime> holder;
-        if (row.setup.starts_with("hold-ip=")) {
+        if (row.setup.starts_with("hold-ip=") || row.setup.starts_with("hold-publish=")) {
+            const size_t equals = row.setup.find('=');
             Launch hold;
             hold.lab = 4;
-            hold.args = {"--ip", row.setup.substr(8), "--", "/bin/probe", "hold"};
+            hold.args = {row.setup.starts_with("hold-ip=") ? "--ip" : "--publish",
+                         row.setup.substr(equals + 1), "--", "/bin/probe", "hold"};
             holder = std::make_unique<Runtime>(hold);
             if (!holder->wait_for_line("ready", 20s))
                 throw std::runtime_error("the container holding " + row.setup +

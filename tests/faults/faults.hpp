@@ -82,6 +82,7 @@ struct HostState {
     std::set<std::string> tmp;        // our /tmp
     std::set<std::string> images;     // lab 10's container directories (image_store::state_root)
     std::set<std::string> unpacking;  // lab 10's unpackers' temporary directories (oci::store_root)
+    std::set<std::string> firewall;   // lab 04's table ip nslab (its rules) and ip_forward
 };
 HostState snapshot();
 

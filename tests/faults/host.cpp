@@ -20,9 +20,11 @@
 #include "nslab/cli.hpp"
 #include "nslab/command.hpp"
 #include "nslab/image_store.hpp"
+#include "nslab/nat_plan.hpp"
 #include "nslab/net_host.hpp"
 #include "nslab/net_plan.hpp"
 #include "nslab/netlink.hpp"
+#include "nslab/nftables.hpp"
 #include "nslab/oci_image.hpp"
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
@@ -248,6 +250,7 @@ std::vector<std::string> differences(const HostState& before, const HostState& a
     compare("lease", before.leases, after.leases, &ours, out);
     compare("container directory", before.images, after.images, &ours, out);
     compare("unpacker's directory", before.unpacking, after.unpacking, nullptr, out);
+    compare("firewall", before.firewall, after.firewall, nullptr, out);
     return out;
 }
 
@@ -286,6 +289,20 @@ HostState snapshot() {
     with_owner(nslab::image_store::state_root, "/owner", s.images);
     walk(std::string(nslab::oci::store_root) + "/tmp", 1, "", s.unpacking);
     walk("/run/netns", 1, "", s.netns);
+    walk(nslab::net::files_dir, 1, "", s.tmp);  // lab 04's /etc/hosts and resolv.conf
+    // Lab 04's NAT: the table, each tagged rule, the forwarding switch.
+    nslab::nftables::Context nft;
+    const std::string json = nft.json_of("list table ip nslab");
+    if (!json.empty()) {
+        s.firewall.insert("table ip nslab");
+        for (const auto& rule : nslab::nat_plan::parse_listing(json).rules)
+            s.firewall.insert("rule in " + rule.chain + " of container " + rule.id);
+    }
+    std::string forward = "?";
+    try {
+        forward = sys::read_file("/proc/sys/net/ipv4/ip_forward").substr(0, 1);
+    } catch (const std::system_error&) {}
+    s.firewall.insert("net.ipv4.ip_forward=" + forward);
     walk("/tmp", 3, "", s.tmp);
     // `nslab image build`'s temporary directories, and the images it made.
     walk(nslab::oci::images_root, 1, "", s.tmp);

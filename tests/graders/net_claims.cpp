@@ -7,27 +7,36 @@
 // --net bridge, makes its bridge there, and it vanishes with the grader. Each Net claim goes one
 // step further and plays "host" in a fresh namespace of its own
 // (ScratchHost), so it sees only its own bridge and veths and the graders
-// can run side by side. Traffic stays inside these namespaces.
+// can run side by side. Traffic stays inside these namespaces: part two's
+// "outside" (ScratchOutside) is one more namespace, joined to the scratch
+// host by a veth pair on TEST-NET-1, with no route anywhere else.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "harness.hpp"
 #include "nslab/cli.hpp"
+#include "nslab/nat_plan.hpp"
 #include "nslab/net_host.hpp"
 #include "nslab/net_plan.hpp"
 #include "nslab/netlink.hpp"
+#include "nslab/nftables.hpp"
 #include "nslab/parse.hpp"
 #include "nslab/sys.hpp"
 
@@ -179,6 +188,166 @@ bool listens_on(pid_t pid, int port) {
         if (line.find(local) != std::string::npos && line.find(" 0A ") != std::string::npos)
             return true;  // 0A: TCP_LISTEN
     return false;
+}
+
+// One TCP exchange from the namespace we are in: connects to address:port
+// (5 s at most) and returns what the server wrote, "" when nothing came.
+std::string tcp_fetch(const std::string& address, int port) {
+    nslab::Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    timeval limit{5, 0};
+    ::setsockopt(sock.get(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+    ::setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, address.c_str(), &to.sin_addr);
+    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) == -1) return {};
+    std::string got;
+    char buffer[256];
+    for (ssize_t n; (n = ::read(sock.get(), buffer, sizeof buffer)) > 0;) got.append(buffer, n);
+    return got;
+}
+
+// The scratch "outside": a network namespace of its own, joined to the
+// scratch host by a veth pair on TEST-NET-1 (RFC 5737, never routed on
+// the Internet): the host's end up0 is 192.0.2.1, the outside's eth0
+// 192.0.2.2, and neither has any other route. Made from inside a
+// ScratchHost; a sleeping child holds the namespace.
+class ScratchOutside {
+  public:
+    static constexpr const char* host_address = "192.0.2.1";
+    static constexpr const char* address = "192.0.2.2";
+
+    ScratchOutside() {
+        int ready[2];
+        nslab::sys::check(::pipe2(ready, O_CLOEXEC), "pipe2");
+        pid_ = nslab::sys::fork();
+        if (pid_ == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            char byte = ::unshare(CLONE_NEWNET) == 0 ? 'y' : 'n';
+            (void)!::write(ready[1], &byte, 1);
+            for (;;) ::pause();
+        }
+        ::close(ready[1]);
+        char byte = 'n';
+        (void)!::read(ready[0], &byte, 1);
+        ::close(ready[0]);
+        if (byte != 'y')
+            throw std::runtime_error("the scratch outside: unshare(CLONE_NEWNET) failed");
+        netlink::Socket nl;
+        netlink::add_veth_pair(nl, "up0", "eth0", pid_);
+        netlink::add_address(nl, "up0", {*net_plan::parse_address(host_address), 24});
+        netlink::set_up(nl, "up0");
+        in_netns_of(pid_, [] {
+            netlink::Socket inside;
+            netlink::set_up(inside, "lo");
+            netlink::add_address(inside, "eth0", {*net_plan::parse_address(address), 24});
+            netlink::set_up(inside, "eth0");
+            return 0;
+        });
+    }
+    ~ScratchOutside() {
+        stop_ = true;
+        if (listener_) ::shutdown(listener_.get(), SHUT_RDWR);
+        if (server_.joinable()) server_.join();
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    ScratchOutside(const ScratchOutside&) = delete;
+    ScratchOutside& operator=(const ScratchOutside&) = delete;
+
+    pid_t pid() const { return pid_; }
+
+    // A server of the test's own on TCP `port` of 192.0.2.2: it answers
+    // each connection with "outside saw PEER" (the source address it saw).
+    void serve(int port) {
+        listener_ = in_netns_of(pid_, [&] {
+            nslab::Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+            sockaddr_in any{};
+            any.sin_family = AF_INET;
+            any.sin_port = htons(static_cast<uint16_t>(port));
+            nslab::sys::check(::bind(sock.get(), reinterpret_cast<sockaddr*>(&any), sizeof any),
+                              "bind in the scratch outside");
+            nslab::sys::check(::listen(sock.get(), 8), "listen in the scratch outside");
+            return sock;
+        });
+        server_ = std::thread([this] {
+            while (!stop_) {
+                sockaddr_in peer{};
+                socklen_t length = sizeof peer;
+                int client = ::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&peer), &length,
+                                       SOCK_CLOEXEC);
+                if (client < 0) {
+                    if (errno == EINTR) continue;
+                    return;
+                }
+                char text[INET_ADDRSTRLEN] = {};
+                ::inet_ntop(AF_INET, &peer.sin_addr, text, sizeof text);
+                const std::string line = std::string("outside saw ") + text + "\n";
+                (void)!::write(client, line.data(), line.size());
+                ::close(client);
+            }
+        });
+    }
+
+    // From the outside: what address:port answers.
+    std::string fetch(const std::string& to, int port) {
+        return in_netns_of(pid_, [&] { return tcp_fetch(to, port); });
+    }
+
+  private:
+    pid_t pid_ = -1;
+    nslab::Fd listener_;
+    std::thread server_;
+    std::atomic<bool> stop_{false};
+};
+
+// What nslab has in the firewall of the namespace we are in: "table ip
+// nslab" and one "rule CHAIN of ID" per rule; empty when there is no table.
+std::vector<std::string> nslab_firewall() {
+    nslab::nftables::Context nft;
+    const std::string json = nft.json_of("list table ip nslab");
+    if (json.empty()) return {};
+    std::vector<std::string> found{"table ip nslab"};
+    for (const auto& r : nslab::nat_plan::parse_listing(json).rules)
+        found.push_back("rule " + r.chain + " of " + (r.id.empty() ? "?" : r.id));
+    return found;
+}
+
+std::string listed(const std::vector<std::string>& items) {
+    std::string text;
+    for (const auto& i : items) text += (text.empty() ? "" : ", ") + i;
+    return "[" + text + "]";
+}
+
+std::string ip_forward() {
+    std::string text = nslab::sys::read_file("/proc/sys/net/ipv4/ip_forward");
+    return text.substr(0, text.find('\n'));
+}
+
+// The IPv4 routes of the namespace we are in, "DESTINATION/MASK via GATEWAY
+// dev LINK", from /proc/net/route (hex, the kernel's byte order).
+std::vector<std::string> routes_here() {
+    std::vector<std::string> routes;
+    std::istringstream in(nslab::sys::read_file("/proc/net/route"));
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string link, destination, gateway, flags, refcnt, use, metric, mask;
+        if (!(fields >> link >> destination >> gateway >> flags >> refcnt >> use >> metric >> mask))
+            continue;
+        auto text = [](const std::string& hex) {
+            in_addr a{};
+            a.s_addr = static_cast<in_addr_t>(std::stoul(hex, nullptr, 16));
+            char out[INET_ADDRSTRLEN] = {};
+            ::inet_ntop(AF_INET, &a, out, sizeof out);
+            return std::string(out);
+        };
+        routes.push_back(text(destination) + "/" + text(mask) + " via " + text(gateway) + " dev " +
+                         link);
+    }
+    return routes;
 }
 
 }  // namespace
@@ -356,4 +525,185 @@ TEST(Net, BadIpGivesOneClearLine) {
     EXPECT_EQ(std::count(clash.err.begin(), clash.err.end(), '\n'), 1)
         << "one line" << says(clash, "one line");
     EXPECT_EQ(host_veths().size(), 1u) << "the failed run left " << names(host_veths());
+}
+
+// Part two: the way out, the way in, and what is left.
+
+TEST(Net, ScratchOutsideRoutesNowhereElse) {
+    claim(1, "lab04 handout: the scratch outside");
+    ScratchHost host;
+    ScratchOutside outside;
+    auto c = Running::start(lab(), {}, probe({"hold"}));
+    for (const auto& route : routes_here()) {
+        const bool ours =
+            route.find(" dev up0") != std::string::npos ||
+            route.find(" dev " + std::string(net_plan::bridge_name)) != std::string::npos;
+        EXPECT_TRUE(ours && route.find(" via 0.0.0.0 ") != std::string::npos &&
+                    route.rfind("0.0.0.0/", 0) != 0)
+            << "the scratch host may route only to the scratch outside and the bridge"
+            << note("no default route, no gateway", route);
+    }
+    for (const auto& route : in_netns_of(outside.pid(), routes_here))
+        EXPECT_TRUE(route.find(" dev eth0") != std::string::npos &&
+                    route.rfind("192.0.2.0/", 0) == 0)
+            << "the scratch outside may route only to its own TEST-NET link"
+            << note("192.0.2.0/24 on eth0 only", route);
+}
+
+TEST(Net, ReachesTheOutsideThroughMasquerade) {
+    claim(4, "lab04 step 6a (masquerade on the way out)");
+    ScratchHost host;
+    ScratchOutside outside;
+    outside.serve(80);
+    Result r = run(lab(), {}, probe({"fetch", ScratchOutside::address, "80"}));
+    EXPECT_EQ(r.status, 0) << "from inside, a TCP connection to " << ScratchOutside::address
+                           << ":80 (a server beyond the host) should succeed"
+                           << note("connected", r.err.empty() ? status_text(r.status) : r.err);
+    EXPECT_EQ(r.out, std::string("outside saw ") + ScratchOutside::host_address + "\n")
+        << "the server beyond the host should see the host's address as the source (the "
+           "container's is private and has no way back)"
+        << note(std::string("outside saw ") + ScratchOutside::host_address,
+                r.out.empty() ? "no answer" : r.out.substr(0, r.out.find('\n')));
+}
+
+TEST(Net, PublishedPortReachedFromOutside) {
+    claim(4, "lab04 step 6b (DNAT on prerouting)");
+    ScratchHost host;
+    ScratchOutside outside;
+    auto c = Running::start(lab(), {"--publish", "8080:80"}, probe({"serve", "80"}));
+    const std::string got = outside.fetch(ScratchOutside::host_address, 8080);
+    EXPECT_EQ(got, std::string("served ") + ScratchOutside::address + "\n")
+        << "--publish 8080:80: a connection from outside to the host's port 8080 should reach "
+           "the container's port 80, from the outside's own address"
+        << note(std::string("served ") + ScratchOutside::address,
+                got.empty() ? "no answer" : got.substr(0, got.find('\n')));
+}
+
+TEST(Net, PublishedPortReachedFromTheHostItself) {
+    claim(3, "lab04 step 6b (DNAT on output)");
+    ScratchHost host;
+    ScratchOutside outside;
+    auto c = Running::start(lab(), {"--publish", "8080:80"}, probe({"serve", "80"}));
+    const std::string got = tcp_fetch(ScratchOutside::host_address, 8080);
+    EXPECT_EQ(got.rfind("served ", 0), 0u)
+        << "--publish 8080:80: the host itself connecting to its own port 8080 should reach the "
+           "container's port 80 (packets the host makes never pass prerouting)"
+        << note("served ...", got.empty() ? "no answer" : got.substr(0, got.find('\n')));
+}
+
+TEST(Net, TwoContainersPublishDifferentPorts) {
+    claim(3, "lab04 step 6b (one rule per published port)");
+    ScratchHost host;
+    ScratchOutside outside;
+    auto a = Running::start(lab(), {"--publish", "8081:80"}, probe({"serve", "80"}));
+    auto b = Running::start(lab(), {"--publish", "8082:80"}, probe({"serve", "80"}));
+    for (int port : {8081, 8082}) {
+        const std::string got = outside.fetch(ScratchOutside::host_address, port);
+        EXPECT_EQ(got, std::string("served ") + ScratchOutside::address + "\n")
+            << "two containers publish 8081 and 8082 at once: port " << port
+            << " should reach its container"
+            << note("served " + std::string(ScratchOutside::address),
+                    got.empty() ? "no answer" : got.substr(0, got.find('\n')));
+    }
+    Result taken = run(lab(), {"--publish", "8081:81"}, probe({"pid"}));
+    EXPECT_EQ(taken.status, 2) << "a host port another container publishes is refused"
+                               << note("exit 2", status_text(taken.status));
+    EXPECT_EQ(taken.err.rfind(nslab::lab_program_name(lab()) +
+                                  ": invalid value '8081:81/tcp' for --publish: host port "
+                                  "8081/tcp is published by container ",
+                              0),
+              0u)
+        << "the refusal names the value and who holds the port" << says(taken, "published by");
+    auto veths = host_veths();
+    std::erase_if(veths,
+                  [](const netlink::Link& l) { return !net_plan::is_host_veth_name(l.name); });
+    EXPECT_EQ(veths.size(), 2u) << "the refused run left " << names(veths);
+}
+
+TEST(Net, NoRulesLeftAfterExit) {
+    claim(3, "lab04 step 6c (the rules removed at exit)");
+    ScratchHost host;
+    const std::string before = ip_forward();
+    {
+        auto c = Running::start(lab(), {"--publish", "8080:80"}, probe({"hold"}));
+        EXPECT_EQ(ip_forward(), "1") << "a running container on the bridge needs forwarding on";
+        Result r = c.finish();
+        EXPECT_EQ(r.status, 0) << ran(r, 0);
+    }
+    EXPECT_TRUE(nslab_firewall().empty())
+        << "the runtime has exited: no table, chain or rule of nslab's may be left"
+        << note("no table ip nslab", listed(nslab_firewall()));
+    EXPECT_EQ(ip_forward(), before) << "the forwarding switch is as it was before nslab"
+                                    << note("net.ipv4.ip_forward " + before, ip_forward());
+}
+
+TEST(Net, NoRulesLeftAfterSigkillAndCleanup) {
+    claim(2, "lab04 handout: nslab cleanup");
+    ScratchHost host;
+    auto keep = Running::start(lab(), {"--publish", "8083:80"}, probe({"hold"}));
+    auto c = Running::start(lab(), {"--publish", "8084:80"}, probe({"hold"}));
+    pid_t container = c.container_pid();
+    c.signal_runtime(SIGKILL);
+    c.finish();
+    ASSERT_TRUE(gone_within(container, std::chrono::seconds(10)))
+        << "the container outlived its SIGKILLed runtime (PR_SET_PDEATHSIG)";
+    nslab::net::cleanup_stale();
+    // The kept container's rules stay; the killed one's are gone.
+    auto veths = host_veths();
+    ASSERT_EQ(veths.size(), 1u) << "after cleanup only the kept container's veth is left: "
+                                << names(veths);
+    const std::string kept = veths[0].name.substr(net_plan::host_veth_prefix.size());
+    for (const auto& item : nslab_firewall())
+        EXPECT_TRUE(item == "table ip nslab" || item.ends_with(" of " + kept))
+            << "cleanup should remove the rules of the SIGKILLed runtime's container and keep "
+               "the running one's ("
+            << kept << ")" << note("rules of " + kept + " only", item);
+    Result r = keep.finish();
+    EXPECT_EQ(r.status, 0) << ran(r, 0);
+    EXPECT_TRUE(nslab_firewall().empty())
+        << "after cleanup and the last container's exit no rule of nslab's may be left"
+        << note("no table ip nslab", listed(nslab_firewall()));
+}
+
+TEST(Net, HostsAndResolvConfAsGiven) {
+    claim(2, "lab04 handout: /etc/hosts and resolv.conf");
+    ScratchHost host;
+    const std::string rootfs_hosts = nslab::sys::read_file(rootfs_dir() + "/etc/hosts");
+    const std::string rootfs_resolv = nslab::sys::read_file(rootfs_dir() + "/etc/resolv.conf");
+    Result r = run(lab(), {"--hostname", "web", "--dns", "192.0.2.53"},
+                   {"/bin/sh", "-c",
+                    "cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; "
+                    "ip -4 -o addr show eth0"});
+    ASSERT_EQ(r.status, 0) << ran(r, 0);
+    std::vector<std::string> parts;
+    for (size_t at = 0;;) {
+        const size_t next = r.out.find("---\n", at);
+        parts.push_back(r.out.substr(at, next == std::string::npos ? next : next - at));
+        if (next == std::string::npos) break;
+        at = next + 4;
+    }
+    ASSERT_EQ(parts.size(), 3u) << "the shell inside printed:\n" << r.out << r.err;
+    const std::string& hosts = parts[0];
+    const std::string& resolv = parts[1];
+    std::string address;
+    if (auto inet = parts[2].find("inet "); inet != std::string::npos)
+        address = parts[2].substr(inet + 5, parts[2].find('/', inet) - inet - 5);
+    EXPECT_HAS(hosts, "localhost") << "/etc/hosts inside keeps localhost";
+    EXPECT_NE(hosts.find(address + "\tweb\n"), std::string::npos)
+        << "/etc/hosts inside names the container's address and hostname"
+        << note(address + "<TAB>web", hosts);
+    EXPECT_EQ(resolv, "nameserver 192.0.2.53\n")
+        << "--dns 192.0.2.53: /etc/resolv.conf inside holds that nameserver"
+        << note("nameserver 192.0.2.53", resolv);
+    std::string host_resolv;
+    try {
+        host_resolv = nslab::sys::read_file("/etc/resolv.conf");
+    } catch (const std::system_error&) {}
+    Result plain = run(lab(), {}, {"/bin/cat", "/etc/resolv.conf"});
+    EXPECT_EQ(plain.out, host_resolv) << "without --dns the container gets the host's resolv.conf"
+                                      << note(host_resolv, plain.out);
+    EXPECT_EQ(nslab::sys::read_file(rootfs_dir() + "/etc/hosts"), rootfs_hosts)
+        << "the rootfs's /etc/hosts was written to: the container's must be a bind mount";
+    EXPECT_EQ(nslab::sys::read_file(rootfs_dir() + "/etc/resolv.conf"), rootfs_resolv)
+        << "the rootfs's /etc/resolv.conf was written to: the container's must be a bind mount";
 }

@@ -110,3 +110,15 @@ TEST(NatPlanListing, ReadsTagsHandlesAndPolicy) {
     EXPECT_THROW(parse_listing("not json"), std::runtime_error);
     EXPECT_THROW(parse_listing("{}"), std::runtime_error);
 }
+
+TEST(NetPlanNameFiles, HostsAndResolvConf) {
+    const std::uint32_t a = *net_plan::parse_address("10.88.0.7");
+    EXPECT_EQ(net_plan::hosts_text(a, "web"),
+              "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.88.0.7\tweb\n");
+    EXPECT_EQ(net_plan::resolv_conf_text({}, "nameserver 9.9.9.9\nsearch lan\n"),
+              "nameserver 9.9.9.9\nsearch lan\n");
+    EXPECT_EQ(net_plan::resolv_conf_text(
+                  {*net_plan::parse_address("192.0.2.53"), *net_plan::parse_address("192.0.2.54")},
+                  "nameserver 9.9.9.9\n"),
+              "nameserver 192.0.2.53\nnameserver 192.0.2.54\n");
+}

@@ -120,17 +120,6 @@ const Lab& lab_at(int number) {
     return *lab;
 }
 
-std::string random_id() {
-    unsigned char bytes[4] = {};
-    if (::getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
-        auto pid = static_cast<unsigned>(::getpid());
-        std::memcpy(bytes, &pid, sizeof bytes);
-    }
-    char hex[9];
-    std::snprintf(hex, sizeof hex, "%02x%02x%02x%02x", bytes[0], bytes[1], bytes[2], bytes[3]);
-    return hex;
-}
-
 std::string usage_line(const Lab& lab, const std::string& program) {
     switch (lab.kind) {
         case LabKind::inspect:
@@ -138,6 +127,8 @@ std::string usage_line(const Lab& lab, const std::string& program) {
         case LabKind::join:
             return "Usage: " + program +
                    " (--pid PID | --pid-file FILE) [OPTION]... -- COMMAND [ARG]...";
+        case LabKind::runtime:
+            return "Usage: " + program + " [GLOBAL OPTION]... COMMAND [OPTION]... ID";
         case LabKind::build:
             break;
     }
@@ -193,6 +184,17 @@ po::options_description options_for(const Lab& lab, const std::string& default_r
 }
 
 }  // namespace
+
+std::string random_id() {
+    unsigned char bytes[4] = {};
+    if (::getrandom(bytes, sizeof bytes, 0) != sizeof bytes) {
+        auto pid = static_cast<unsigned>(::getpid());
+        std::memcpy(bytes, &pid, sizeof bytes);
+    }
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%02x%02x%02x%02x", bytes[0], bytes[1], bytes[2], bytes[3]);
+    return hex;
+}
 
 std::string lab_program_name(int lab) {
     return lab_program_name(lab_at(lab));

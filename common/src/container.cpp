@@ -11,6 +11,7 @@
 #include <grp.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -38,6 +39,7 @@
 #include "nslab/layers/ipc.hpp"
 #include "nslab/layers/mount.hpp"
 #include "nslab/layers/net.hpp"
+#include "nslab/layers/oci.hpp"
 #include "nslab/layers/pid.hpp"
 #include "nslab/layers/time.hpp"
 #include "nslab/layers/user.hpp"
@@ -185,6 +187,18 @@ void apply_image_environment(const Config& cfg) {
     }
 }
 
+// Lab 12: the bundle's process.rlimits, while the capabilities may still
+// raise a hard limit (CAP_SYS_RESOURCE); a refusal is one line, as runc's.
+void set_rlimits(const Config& cfg) {
+    for (const Rlimit& limit : cfg.rlimits) {
+        const struct rlimit value = {static_cast<rlim_t>(limit.soft),
+                                     static_cast<rlim_t>(limit.hard)};
+        if (::setrlimit(static_cast<__rlimit_resource_t>(limit.resource), &value) != 0)
+            sys::fail("setrlimit(" + limit.name + ", " + std::to_string(limit.soft) + ":" +
+                      std::to_string(limit.hard) + ")");
+    }
+}
+
 // The image config's User (a name looked up in the image's /etc/passwd and
 // /etc/group): lab 11 calls it between its capability drops.
 void become_image_user(const Config& cfg) {
@@ -256,16 +270,22 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net,
         });
         step("cgroup: namespace, cgroupfs", Layer::cgroup, [&] { cgroup::in_child(); });
         step("ipc: mqueue", Layer::ipc, [&] { ipc::in_child(); });
-        step("image: Env, WorkingDir", Layer::image,
-             [&] { apply_image_environment(cfg); });  // the config of --image, if any
+        step("image: Env, WorkingDir", !cfg.env.empty() || !cfg.working_dir.empty(),
+             [&] { apply_image_environment(cfg); });  // --image's config, or a bundle's
+        step("oci: rlimits", !cfg.rlimits.empty(), [&] { set_rlimits(cfg); });
         step("confine: masked and read-only paths", Layer::confine,
              [&] { confine::mask_paths(); });  // while we may still mount
         step("image: User", cfg.has(Layer::image) && !cfg.has(Layer::confine),
              [&] { become_image_user(cfg); });  // lab 11 changes it between its drops
         step("confine: capabilities, no_new_privs, seccomp", Layer::confine,
-             [&] { confine_before_exec(cfg); });  // the last: nothing privileged after it
-        sync.report_ready(timings.encoded());     // set up: the parent writes the pid file
-        sync.wait_parent();                       // ...and lets us go
+             [&] { confine_before_exec(cfg); });       // the last: nothing privileged after it
+        const bool created = cfg.exec_fifo >= 0;       // lab 12's create: the runtime leaves now
+        if (created) sys::prctl(PR_SET_PDEATHSIG, 0);  // so we outlive it
+        sync.report_ready(timings.encoded());          // set up: the parent writes the pid file
+        if (created)
+            oci::wait_for_start(cfg.exec_fifo);  // ...and `start`, later, lets us go
+        else
+            sync.wait_parent();  // ...and lets us go
         return run_command(cfg, sync, original_mask);
     } catch (const std::exception& e) {
         const auto* system_error = dynamic_cast<const std::system_error*>(&e);
@@ -297,6 +317,9 @@ class PidFile {
         unlink_it.dismiss();
         path_ = path;
     }
+
+    // Leaves the file for whoever reads it after we exit (lab 12's create).
+    void keep() { path_.clear(); }
 
     // Unlinks the file if the name still leads to the one we wrote.
     void remove() {
@@ -359,7 +382,7 @@ int join_container(const Config& cfg) {
     }
 }
 
-int run_container(const Config& given) {
+int run_container(const Config& given, Created* created) {
     Timings timings = Timings::since_program_start(given.timings);
     timings.mark("runtime start-up, command line");
     // Lab 10's --image: its layers, unpacked once into the store, become
@@ -441,6 +464,20 @@ int run_container(const Config& given) {
     timings.mark_nested("child", report.kind == SyncPipe::Report::Kind::ready ? report.what : "",
                         "child: wake-up, report over the pipe");
     PidFile pid_file;  // removed at exit, if it is still ours
+    if (report.kind == SyncPipe::Report::Kind::ready && created) {
+        // Lab 12's create: the container waits for `start`; what is left
+        // to undo (the cgroup) is `delete`'s, and nothing of ours waits.
+        pid_file.write(cfg.pid_file, child);
+        *created = Created{child, cgroup.path};
+        pid_file.keep();
+        kill_child.dismiss();
+        remove_cgroup.dismiss();
+        remove_veth.dismiss();
+        remove_overlay.dismiss();
+        timings.total("until created");
+        timings.print(cfg.program);
+        return 0;
+    }
     if (report.kind == SyncPipe::Report::Kind::ready) {
         pid_file.write(cfg.pid_file, child);  // once set up, before exec
         sync.let_child_go();                  // exec

@@ -5,6 +5,7 @@
 #include "nslab/cli.hpp"
 #include "nslab/container.hpp"
 #include "nslab/errors.hpp"
+#include "nslab/oci_main.hpp"
 #include "nslab/sealed_self.hpp"
 #include "nslab/show_identity.hpp"
 
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
         // Before anything else: every lab that starts or joins a container
         // runs from a sealed copy of itself (CVE-2019-5736, sealed_self.hpp).
         if (NSLAB_LAB >= 1) run_from_sealed_copy(program.c_str(), argv);
+        if (find_lab(NSLAB_LAB)->kind == LabKind::runtime) return oci_main(argc, argv);
         ParsedCommandLine parsed = parse_command_line(NSLAB_LAB, argc, argv);
         if (parsed.exit_now) return *parsed.exit_now;
         const Config& cfg = parsed.config;
@@ -24,6 +26,7 @@ int main(int argc, char** argv) {
             case LabKind::join:
                 return join_container(cfg);
             case LabKind::build:
+            case LabKind::runtime:
                 break;
         }
         return run_container(cfg);

@@ -65,4 +65,26 @@ std::vector<pid_t> all_pids() {
     return pids;
 }
 
+std::optional<Stat> parse_stat(std::string_view text) {
+    const size_t close = text.rfind(')');
+    if (close == std::string_view::npos || text.find('(') > close) return std::nullopt;
+    std::istringstream rest{std::string(text.substr(close + 1))};
+    std::string field;
+    Stat stat;
+    // Field 3 is the state; field 22 the start time.
+    for (int number = 3; number <= 22 && rest >> field; ++number) {
+        if (number == 3) {
+            if (field.size() != 1) return std::nullopt;
+            stat.state = field[0];
+        }
+        if (number == 22) {
+            auto [end, error] =
+                std::from_chars(field.data(), field.data() + field.size(), stat.start_time);
+            if (error != std::errc() || end != field.data() + field.size()) return std::nullopt;
+            return stat;
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace nslab::procfs

@@ -16,6 +16,8 @@ const char* kind_name(nslab::LabKind kind) {
             return "build";
         case nslab::LabKind::join:
             return "join";
+        case nslab::LabKind::runtime:
+            return "runtime";
     }
     return "?";
 }

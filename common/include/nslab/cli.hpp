@@ -17,6 +17,9 @@ struct ParsedCommandLine {
 // later lab is refused with the lab it belongs to. Throws UsageError.
 ParsedCommandLine parse_command_line(int lab, int argc, const char* const* argv);
 
+// A short random container id (8 hex digits): hostname, cgroup, veth names.
+std::string random_id();
+
 // "lab01_pid" for 1.
 std::string lab_program_name(int lab);
 

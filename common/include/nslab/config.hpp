@@ -36,6 +36,15 @@ struct PortMapping {
     bool operator==(const PortMapping&) const = default;
 };
 
+// One resource limit of setrlimit(2) (lab 12: an OCI bundle's process.rlimits).
+struct Rlimit {
+    std::string name;  // RLIMIT_NOFILE: what messages say
+    int resource = 0;
+    std::uint64_t soft = 0;
+    std::uint64_t hard = 0;
+    bool operator==(const Rlimit&) const = default;
+};
+
 struct Config {
     int lab = 0;                       // which lab executable is running (labs.hpp)
     std::string program;               // e.g. "lab01_pid": the name in every message
@@ -101,6 +110,11 @@ struct Config {
     bool seccomp = true;                // --seccomp unconfined turns the filter off
     std::string seccomp_profile;        // --seccomp FILE: Docker's JSON instead of the default
     std::string seccomp_profile_text;   // FILE's text, read before the container exists
+
+    // lab 12: an OCI bundle's config.json fills the fields above (oci_config.hpp), and
+    std::vector<Rlimit> rlimits;  // process.rlimits, set before the capabilities drop
+    int exec_fifo = -1;  // `create`: the set-up child waits on this FIFO (an O_PATH fd) until
+                         // `start` opens it; -1: it runs at once (layers/oci.hpp)
 
     // Is this layer part of the running lab? (a join lab builds nothing.)
     bool has(Layer layer) const { return lab_has(lab, layer); }

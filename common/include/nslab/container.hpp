@@ -3,16 +3,27 @@
 // exit statuses) is below both, in nslab/command.hpp.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "nslab/config.hpp"
 
 namespace nslab {
 
+// A container left in the created state (lab 12): its first process, set up
+// and waiting for `start` on cfg.exec_fifo, and its cgroup, to remove at `delete`.
+struct Created {
+    pid_t pid = 0;
+    std::string cgroup;  // cgroup::State::path; empty: none made
+};
+
 // Runs cfg.command in a container made of the layers of cfg.lab and returns
 // the exit status a runtime returns: the command's own, 128+n for signal n,
-// 125 when the runtime failed, 126 not executable, 127 not found.
-int run_container(const Config& cfg);
+// 125 when the runtime failed, 126 not executable, 127 not found. With
+// `created` (lab 12's create, cfg.exec_fifo set) it returns 0 once the
+// container is set up, leaving it to wait for `start`, and fills *created.
+int run_container(const Config& cfg, Created* created = nullptr);
 
 // Lab 09: the process cfg names (--pid or --pid-file), joined with
 // exec::join_and_run; an ESRCH or EPERM on the way is one clear line.

@@ -57,6 +57,8 @@ enum class LabKind {
     inspect,  // looks at processes, makes nothing (lab 00)
     build,    // builds a container from its layers (labs 01-08, 10, 11)
     join,     // joins a running container (lab 09)
+    runtime,  // an OCI runtime: its own command line (create, start, ...), and the
+              // containers it makes from a bundle have `layers` (lab 12)
 };
 
 struct Lab {
@@ -111,19 +113,29 @@ inline constexpr Lab lab_table[] = {
      LayerSet::through(Layer::ipc) | Layer::image | Layer::confine,
      "cap-add cap-drop no-new-privs seccomp",
      "Run COMMAND confined: Docker's capabilities, no_new_privs, seccomp, masked paths."},
+    {12,
+     "oci",
+     LabKind::runtime,
+     {},
+     LayerSet(Layer::pid) | Layer::mount | Layer::uts | Layer::net | Layer::user | Layer::cgroup |
+         Layer::ipc | Layer::confine,
+     "",
+     "An OCI runtime: create, start, state, kill and delete containers from bundles."},
 };
 
 // What the orchestrator and the build rely on: numbers in order, and every
-// build lab has its own layer and the PID namespace (pid::clone_child).
+// build lab has its own layer and the PID namespace (pid::clone_child); a
+// runtime lab teaches no layer but builds with the PID namespace too.
 constexpr bool table_is_sound() {
     int previous = -1;
     for (const Lab& lab : lab_table) {
         if (lab.number <= previous) return false;
         previous = lab.number;
         const bool builds = lab.kind == LabKind::build;
-        if (builds != lab.layer.has_value() || builds == lab.layers.empty()) return false;
-        if (builds && !(lab.layers.contains(*lab.layer) && lab.layers.contains(Layer::pid)))
-            return false;
+        const bool has_layers = builds || lab.kind == LabKind::runtime;
+        if (builds != lab.layer.has_value() || has_layers == lab.layers.empty()) return false;
+        if (builds && !lab.layers.contains(*lab.layer)) return false;
+        if (has_layers && !lab.layers.contains(Layer::pid)) return false;
     }
     return true;
 }
@@ -143,10 +155,11 @@ constexpr bool lab_has(int number, Layer layer) {
 }
 
 // Whether `lab` takes the options `owner` brings: its own, and those of every
-// build lab whose layer it has.
+// build lab whose layer it has (a runtime lab's bundle says what they say).
 constexpr bool takes_options_of(const Lab& lab, const Lab& owner) {
     if (&lab == &owner) return true;
-    return owner.kind == LabKind::build && owner.layer && lab.layers.contains(*owner.layer);
+    return lab.kind == LabKind::build && owner.kind == LabKind::build && owner.layer &&
+           lab.layers.contains(*owner.layer);
 }
 
 // "lab01_pid" for lab 1.

@@ -1,0 +1,257 @@
+// Lab 12's given parts, pure: a bundle's config.json to the labs' Config
+// (or a refusal naming the field), the runtime's command line, container
+// ids, signal names, the state file, and /proc/PID/stat. No root needed.
+#include <gtest/gtest.h>
+
+#include <sys/resource.h>
+#include <csignal>
+#include <nlohmann/json.hpp>
+
+#include "nslab/errors.hpp"
+#include "nslab/oci_config.hpp"
+#include "nslab/oci_state.hpp"
+#include "nslab/procfs.hpp"
+
+using namespace nslab;
+using nlohmann::json;
+
+namespace {
+
+// A bundle's config as `runc spec` shapes it, with a command that needs no terminal.
+json spec_config() {
+    return json::parse(R"({
+      "ociVersion": "1.0.2-dev",
+      "process": {
+        "terminal": false,
+        "user": {"uid": 0, "gid": 0},
+        "args": ["sh", "-c", "echo hi"],
+        "env": ["PATH=/bin:/usr/bin", "TERM=xterm"],
+        "cwd": "/",
+        "capabilities": {
+          "bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+          "effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+          "permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+          "ambient": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+        },
+        "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+        "noNewPrivileges": true
+      },
+      "root": {"path": "rootfs", "readonly": true},
+      "hostname": "runc",
+      "mounts": [
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/dev/pts", "type": "devpts", "source": "devpts"},
+        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm"},
+        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue"},
+        {"destination": "/sys", "type": "sysfs", "source": "sysfs"},
+        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"}
+      ],
+      "linux": {
+        "resources": {"devices": [{"allow": false, "access": "rwm"}]},
+        "namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"},
+                       {"type": "uts"}, {"type": "mount"}],
+        "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/sys/firmware"],
+        "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"]
+      },
+      "annotations": {"org.example": "yes"},
+      "org.vendor.extension": {"anything": 1}
+    })");
+}
+
+bool nothing_exists(const std::string&) {
+    return false;
+}
+
+oci_config::Bundle read(const json& doc) {
+    Config base;
+    base.lab = 12;
+    base.id = "abcd1234";
+    return oci_config::read(doc.dump(), "/b", base, nothing_exists);
+}
+
+// The field a refusal names, or "" when the config was taken.
+std::string refused_field(const json& doc) {
+    try {
+        read(doc);
+    } catch (const oci_config::Refused& e) {
+        EXPECT_NE(std::string(e.what()).find(e.field()), std::string::npos) << e.what();
+        return e.field();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST(OciConfig, RuncsDefaultBundleBecomesTheLabsConfig) {
+    const oci_config::Bundle bundle = read(spec_config());
+    const Config& cfg = bundle.config;
+    EXPECT_EQ(cfg.rootfs, "/b/rootfs");
+    EXPECT_FALSE(cfg.rootfs_writable);
+    EXPECT_EQ(cfg.command, (std::vector<std::string>{"sh", "-c", "echo hi"}));
+    EXPECT_EQ(cfg.env, (std::vector<std::string>{"PATH=/bin:/usr/bin", "TERM=xterm"}));
+    EXPECT_EQ(cfg.working_dir, "/");
+    EXPECT_EQ(cfg.user, "");  // root
+    EXPECT_EQ(cfg.hostname, "runc");
+    EXPECT_EQ(cfg.net, NetMode::none);
+    EXPECT_FALSE(cfg.userns);
+    EXPECT_TRUE(cfg.no_new_privs);
+    EXPECT_FALSE(cfg.seccomp);  // none asked
+    EXPECT_EQ(cfg.cap_drop, (std::vector<std::string>{"ALL"}));
+    EXPECT_EQ(cfg.cap_add.size(), 3u);
+    ASSERT_EQ(cfg.rlimits.size(), 1u);
+    EXPECT_EQ(cfg.rlimits[0], (Rlimit{"RLIMIT_NOFILE", RLIMIT_NOFILE, 1024, 1024}));
+    EXPECT_EQ(bundle.annotations.at("org.example"), "yes");
+}
+
+TEST(OciConfig, UserMapsLimitsAndAnAbsoluteRoot) {
+    json doc = spec_config();
+    doc["root"] = {{"path", "/srv/root"}};
+    doc["process"]["user"] = {{"uid", 1000}, {"gid", 1001}};
+    doc["linux"]["namespaces"].push_back({{"type", "user"}});
+    doc["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+    doc["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+    doc["linux"]["resources"]["memory"] = {{"limit", 67108864}};
+    doc["linux"]["resources"]["pids"] = {{"limit", 64}};
+    doc["linux"]["resources"]["cpu"] = {{"quota", 50000}, {"period", 100000}};
+    const Config cfg = read(doc).config;
+    EXPECT_EQ(cfg.rootfs, "/srv/root");
+    EXPECT_TRUE(cfg.rootfs_writable);
+    EXPECT_EQ(cfg.user, "1000:1001");
+    EXPECT_TRUE(cfg.userns);
+    EXPECT_EQ(cfg.uid_map, (std::vector<IdMapEntry>{{0, 100000, 65536}}));
+    EXPECT_EQ(cfg.gid_map, (std::vector<IdMapEntry>{{0, 100000, 65536}}));
+    EXPECT_EQ(cfg.memory, 67108864u);
+    EXPECT_EQ(cfg.pids, 64u);
+    EXPECT_DOUBLE_EQ(*cfg.cpus, 0.5);
+}
+
+TEST(OciConfig, WhatNslabCannotHonourIsRefusedByName) {
+    auto with = [](const char* pointer, json value) {
+        json doc = spec_config();
+        doc[json::json_pointer(pointer)] = std::move(value);
+        return doc;
+    };
+    EXPECT_EQ(refused_field(with("/process/terminal", true)), "process.terminal");
+    EXPECT_EQ(refused_field(with("/process/oomScoreAdj", 100)), "process.oomScoreAdj");
+    EXPECT_EQ(refused_field(with("/process/apparmorProfile", "p")), "process.apparmorProfile");
+    EXPECT_EQ(refused_field(with("/process/user/additionalGids", {5})),
+              "process.user.additionalGids");
+    EXPECT_EQ(refused_field(with("/linux/sysctl", {{"net.ipv4.ip_forward", "1"}})), "linux.sysctl");
+    EXPECT_EQ(refused_field(with("/linux/seccomp", {{"defaultAction", "SCMP_ACT_ALLOW"}})),
+              "linux.seccomp");
+    EXPECT_EQ(refused_field(with("/hooks", {{"prestart", {{{"path", "/bin/true"}}}}})), "hooks");
+    EXPECT_EQ(refused_field(with("/linux/resources/memory/swap", 1)),
+              "linux.resources.memory.swap");
+    EXPECT_EQ(refused_field(with("/linux/resources/blockIO", {{"weight", 10}})),
+              "linux.resources.blockIO");
+    EXPECT_EQ(refused_field(with("/linux/namespaces/0/path", "/proc/1/ns/pid")),
+              "linux.namespaces[0].path");
+    EXPECT_EQ(refused_field(with("/linux/namespaces", {{{"type", "network"}}})),
+              "linux.namespaces");  // no pid, no mount namespace
+    EXPECT_EQ(refused_field(with("/mounts/0", {{"destination", "/data"}, {"type", "bind"}})),
+              "mounts[0]");
+    EXPECT_EQ(refused_field(with("/process/capabilities/effective", {"CAP_KILL"})),
+              "process.capabilities.effective");
+    EXPECT_EQ(refused_field(with("/process/rlimits/0/type", "RLIMIT_BOGUS")),
+              "process.rlimits[0].type");
+    EXPECT_EQ(refused_field(with("/ociVersion", "2.0.0")), "ociVersion");
+    EXPECT_EQ(refused_field(with("/process/args", json::array())), "process.args");
+    // Empty values and a vendor's own fields are no request at all.
+    EXPECT_EQ(refused_field(with("/linux/sysctl", json::object())), "");
+    EXPECT_EQ(refused_field(with("/org.vendor.other", 1)), "");
+}
+
+TEST(OciConfig, AMaskedPathNslabDoesNotMaskIsRefusedOnlyWhenItExists) {
+    Config base;
+    const std::string text = spec_config().dump();
+    EXPECT_NO_THROW(oci_config::read(text, "/b", base, nothing_exists));
+    try {
+        oci_config::read(text, "/b", base,
+                         [](const std::string& p) { return p == "/proc/asound"; });
+        FAIL() << "/proc/asound exists and nslab does not mask it";
+    } catch (const oci_config::Refused& e) {
+        EXPECT_EQ(e.field(), "linux.maskedPaths");
+        EXPECT_NE(std::string(e.what()).find("/proc/asound"), std::string::npos);
+    }
+}
+
+TEST(OciConfig, NotJsonIsOneLine) {
+    EXPECT_THROW(oci_config::read("{", "/b", Config{}, nothing_exists), oci_config::Refused);
+    EXPECT_THROW(oci_config::read("[]", "/b", Config{}, nothing_exists), oci_config::Refused);
+}
+
+TEST(OciInvocation, PodmansCommandLines) {
+    using oci_state::parse_invocation;
+    auto call = parse_invocation({"--root", "/r", "--log", "/l", "--log-format=json", "create",
+                                  "--bundle", "/b", "--pid-file", "/p", "c1"});
+    EXPECT_EQ(call.root, "/r");
+    EXPECT_EQ(call.log, "/l");
+    EXPECT_EQ(call.log_format, "json");
+    EXPECT_EQ(call.command, "create");
+    EXPECT_EQ(call.bundle, "/b");
+    EXPECT_EQ(call.pid_file, "/p");
+    EXPECT_EQ(call.id, "c1");
+    EXPECT_EQ(parse_invocation({"start", "c1"}).root, oci_state::default_root);
+    EXPECT_EQ(parse_invocation({"kill", "c1", "KILL"}).signal, SIGKILL);
+    EXPECT_EQ(parse_invocation({"kill", "c1"}).signal, SIGTERM);
+    EXPECT_TRUE(parse_invocation({"delete", "--force", "c1"}).force);
+    EXPECT_TRUE(parse_invocation({"delete", "-f", "c1"}).force);
+    EXPECT_TRUE(parse_invocation({"--version"}).version);
+    EXPECT_EQ(parse_invocation({"kill", "--", "c1", "9"}).signal, SIGKILL);
+    EXPECT_THROW(parse_invocation({"create", "--bogus", "c1"}), UsageError);
+    EXPECT_THROW(parse_invocation({"start", "--force", "c1"}), UsageError);  // delete's
+    EXPECT_THROW(parse_invocation({"run", "c1"}), UsageError);
+    EXPECT_THROW(parse_invocation({"start"}), UsageError);
+    EXPECT_THROW(parse_invocation({"start", "a", "b"}), UsageError);
+    EXPECT_THROW(parse_invocation({"--log-format", "xml", "state", "a"}), UsageError);
+}
+
+TEST(OciInvocation, IdsTheStateDirectoryCanHold) {
+    using oci_state::check_id;
+    EXPECT_NO_THROW(check_id("abc-1.2_x"));
+    EXPECT_NO_THROW(check_id(std::string(1024, 'a')));
+    EXPECT_THROW(check_id(std::string(1025, 'a')), UsageError);
+    EXPECT_THROW(check_id("a/b"), UsageError);
+    EXPECT_THROW(check_id(".."), UsageError);
+    EXPECT_THROW(check_id("."), UsageError);
+    EXPECT_THROW(check_id(""), UsageError);
+    EXPECT_THROW(check_id(std::string("a\0b", 3)), UsageError);
+}
+
+TEST(OciInvocation, SignalNamesAndNumbers) {
+    using oci_state::parse_signal;
+    EXPECT_EQ(parse_signal("9"), SIGKILL);
+    EXPECT_EQ(parse_signal("KILL"), SIGKILL);
+    EXPECT_EQ(parse_signal("SIGTERM"), SIGTERM);
+    EXPECT_EQ(parse_signal("sigusr1"), SIGUSR1);
+    EXPECT_THROW(parse_signal("0"), UsageError);
+    EXPECT_THROW(parse_signal("65"), UsageError);
+    EXPECT_THROW(parse_signal("SIGNOPE"), UsageError);
+    EXPECT_THROW(parse_signal(""), UsageError);
+}
+
+TEST(OciState, TheStateFileRoundTripsAndTheSpecsStateIsPrinted) {
+    const oci_state::Saved saved{"c1", "/b", 42, 12345, "/nslab/ab-1", {{"k", "v"}}};
+    EXPECT_EQ(oci_state::from_json(oci_state::to_json(saved), "s"), saved);
+    EXPECT_THROW(oci_state::from_json("{}", "s"), std::runtime_error);
+    const json running = json::parse(oci_state::state_json(saved, "running"));
+    EXPECT_EQ(running["ociVersion"], oci_state::oci_version);
+    EXPECT_EQ(running["status"], "running");
+    EXPECT_EQ(running["pid"], 42);
+    EXPECT_EQ(running["bundle"], "/b");
+    EXPECT_EQ(running["annotations"]["k"], "v");
+    EXPECT_EQ(json::parse(oci_state::state_json(saved, "stopped"))["pid"], 0);
+}
+
+TEST(ProcStat, StateAndStartTimeAfterTheLastParenthesis) {
+    const std::string line =
+        "42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10 "
+        "18446744073709551615\n";
+    const auto stat = procfs::parse_stat(line);
+    ASSERT_TRUE(stat);
+    EXPECT_EQ(stat->state, 'S');
+    EXPECT_EQ(stat->start_time, 98765u);
+    EXPECT_FALSE(procfs::parse_stat("42 (x) S 1 2"));
+    EXPECT_FALSE(procfs::parse_stat("garbage"));
+}

@@ -261,6 +261,15 @@ void remove(const Host& host, const std::string& path) {
     for (const std::string& hierarchy : host.hierarchies()) rmdir_with_retries(hierarchy + path);
 }
 
+void rename(const Host& host, const std::string& path, const std::string& new_path) {
+    for (const std::string& hierarchy : host.hierarchies()) {
+        const std::string from = hierarchy + path;
+        if (!sys::exists(from)) continue;
+        const std::string to = hierarchy + new_path;
+        sys::check(::rename(from.c_str(), to.c_str()), "rename(" + from + ", " + to + ")");
+    }
+}
+
 std::vector<std::string> cleanup_stale(const std::vector<std::string>& parents,
                                        std::vector<std::string>* errors) {
     std::vector<std::string> removed;

@@ -14,6 +14,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "nslab/cgroupfs.hpp"
 #include "nslab/cli.hpp"
 #include "nslab/container.hpp"
 #include "nslab/errors.hpp"
@@ -121,8 +122,16 @@ int create(const oci_state::Invocation& call) {
         procfs::parse_stat(sys::read_file("/proc/" + std::to_string(created.pid) + "/stat"));
     if (!stat)
         throw std::runtime_error("cannot read /proc/" + std::to_string(created.pid) + "/stat");
-    oci_state::Saved saved{call.id,          bundle_dir,     created.pid,
-                           stat->start_time, created.cgroup, bundle.annotations};
+    // The cgroup is named after its owner, and ours exits now: the
+    // container's process owns it from here (else `nslab cleanup` would
+    // take a live container's cgroup for a SIGKILLed runtime's).
+    std::string cgroup = created.cgroup;
+    if (!cgroup.empty()) {
+        cgroup = cgroupfs::container_path(cfg.id, created.pid);
+        cgroupfs::rename(cgroupfs::host(), created.cgroup, cgroup);
+    }
+    oci_state::Saved saved{call.id,          bundle_dir, created.pid,
+                           stat->start_time, cgroup,     bundle.annotations};
     save(paths, saved);
     remove_dir.dismiss();
     return 0;

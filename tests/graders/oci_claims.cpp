@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "nslab/cgroupfs.hpp"
 #include "nslab/command.hpp"
 #include "nslab/sys.hpp"
 
@@ -225,6 +226,13 @@ TEST(Oci, DeleteRemovesTheStateAndTheCgroup) {
         if (!cgroup.empty() && nslab::sys::exists(mount + cgroup)) made.push_back(mount + cgroup);
     EXPECT_FALSE(made.empty()) << note("the container's cgroup exists while it runs",
                                        "none at '" + cgroup + "'");
+    // `nslab cleanup` takes a cgroup whose owner is gone for a killed
+    // runtime's: the runtime that made this one has exited, by design.
+    nslab::cgroupfs::cleanup_stale();
+    EXPECT_EQ(b.status(), "running") << note("running after nslab cleanup's sweep", b.status());
+    for (const auto& dir : made)
+        EXPECT_TRUE(nslab::sys::exists(dir))
+            << note("its cgroup kept by nslab cleanup", dir + " gone");
     Result refused = b.oci({"delete"}, {b.id});
     EXPECT_NE(refused.status, 0) << note("delete of a running container refused", "exit status 0");
     EXPECT_EQ(b.status(), "running") << "a refused delete leaves it running";

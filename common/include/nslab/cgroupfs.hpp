@@ -67,6 +67,11 @@ void rmdir_with_retries(const std::string& dir);
 // then remove() rmdirs it. A hierarchy that lacks it is skipped.
 void kill(const Host& host, const std::string& path);
 void remove(const Host& host, const std::string& path);
+// Renames the cgroup `path` to `new_path` (the same parent) in every
+// hierarchy that has it. Lab 12's create hands the container's cgroup,
+// named after the runtime that exits (container_path), to the container's
+// own process, whose PID then keeps it from cleanup_stale().
+void rename(const Host& host, const std::string& path, const std::string& new_path);
 
 // Removes the cgroups NAME-PID below each of `parents` (at the top of every
 // hierarchy) whose owner PID is gone (killed by SIGKILL, say) or a zombie,

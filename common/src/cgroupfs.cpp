@@ -261,13 +261,50 @@ void remove(const Host& host, const std::string& path) {
     for (const std::string& hierarchy : host.hierarchies()) rmdir_with_retries(hierarchy + path);
 }
 
-void rename(const Host& host, const std::string& path, const std::string& new_path) {
-    for (const std::string& hierarchy : host.hierarchies()) {
-        const std::string from = hierarchy + path;
-        if (!sys::exists(from)) continue;
-        const std::string to = hierarchy + new_path;
-        sys::check(::rename(from.c_str(), to.c_str()), "rename(" + from + ", " + to + ")");
+namespace {
+
+// "/nslab/ID-PID" -> hand_over_dir/"nslab:ID-PID".
+std::string hand_over_record(const std::string& path) {
+    std::string name = path.substr(path.find_first_not_of('/'));
+    std::replace(name.begin(), name.end(), '/', ':');
+    return std::string(hand_over_dir) + "/" + name;
+}
+
+// Whether the cgroup at `path` was handed over to a process that still runs.
+bool handed_over_to_live_process(const std::string& path) {
+    long long pid = 0;
+    unsigned long long start = 0;
+    try {
+        const std::string record = sys::read_file(hand_over_record(path));
+        if (std::sscanf(record.c_str(), "pid=%lld start=%llu", &pid, &start) != 2 || pid <= 0)
+            return false;
+    } catch (const std::system_error&) {
+        return false;
     }
+    return net::start_time_of(static_cast<pid_t>(pid)) == start;
+}
+
+}  // namespace
+
+void hand_over(const std::string& path, pid_t pid) {
+    auto start = net::start_time_of(pid);
+    if (!start)
+        throw std::runtime_error("cannot hand cgroup " + path + " over to PID " +
+                                 std::to_string(pid) + ": it is not running");
+    std::filesystem::create_directories(hand_over_dir);
+    const std::string file = hand_over_record(path),
+                      text =
+                          "pid=" + std::to_string(pid) + " start=" + std::to_string(*start) + "\n";
+    const std::string temporary = file + ".new";
+    {
+        Fd out = sys::open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        sys::check(::write(out.get(), text.data(), text.size()), "write(" + temporary + ")");
+    }
+    sys::check(::rename(temporary.c_str(), file.c_str()), "rename(" + temporary + ")");
+}
+
+void release_hand_over(const std::string& path) {
+    ::unlink(hand_over_record(path).c_str());
 }
 
 std::vector<std::string> cleanup_stale(const std::vector<std::string>& parents,
@@ -285,11 +322,13 @@ std::vector<std::string> cleanup_stale(const std::vector<std::string>& parents,
                 // has ended, only its parent has not reaped it yet.
                 auto owner = owner_of(entry->d_name);
                 if (!owner || net::start_time_of(*owner)) continue;
+                const std::string relative = "/" + name + "/" + entry->d_name;
+                if (handed_over_to_live_process(relative)) continue;
                 const std::string path = parent + "/" + entry->d_name;
                 try {
-                    const std::string relative = "/" + name + "/" + entry->d_name;
                     kill_all(path, h.directory("freezer", relative));
                     rmdir_with_retries(path);
+                    release_hand_over(relative);
                     removed.push_back(path);
                 } catch (const std::exception& e) {
                     // Gone meanwhile: another cleanup (a grader's, say) was first.

@@ -125,13 +125,9 @@ int create(const oci_state::Invocation& call) {
     // The cgroup is named after its owner, and ours exits now: the
     // container's process owns it from here (else `nslab cleanup` would
     // take a live container's cgroup for a SIGKILLed runtime's).
-    std::string cgroup = created.cgroup;
-    if (!cgroup.empty()) {
-        cgroup = cgroupfs::container_path(cfg.id, created.pid);
-        cgroupfs::rename(cgroupfs::host(), created.cgroup, cgroup);
-    }
-    oci_state::Saved saved{call.id,          bundle_dir, created.pid,
-                           stat->start_time, cgroup,     bundle.annotations};
+    if (!created.cgroup.empty()) cgroupfs::hand_over(created.cgroup, created.pid);
+    oci_state::Saved saved{call.id,          bundle_dir,     created.pid,
+                           stat->start_time, created.cgroup, bundle.annotations};
     save(paths, saved);
     remove_dir.dismiss();
     return 0;
@@ -164,6 +160,7 @@ int remove(const oci_state::Invocation& call) {
     const oci_state::Saved saved = load(call);
     Config cfg = base_config();
     oci::remove(cfg, process_of(saved), saved.cgroup, call.force);
+    if (!saved.cgroup.empty()) cgroupfs::release_hand_over(saved.cgroup);
     remove_state_dir(paths_of(call));
     return 0;
 }

@@ -63,8 +63,8 @@ class Bundle {
         }
         if (config.is_null())
             ADD_FAILURE() << note(
-                "runc spec writes a bundle's config.json (runc is installed by "
-                "./nslab setup --test)",
+                "runc spec writes a bundle's config.json (runc is one of the "
+                "packages ./nslab installs)",
                 why);
         config["process"]["terminal"] = false;
         config["process"]["args"] = args;

@@ -67,11 +67,15 @@ void rmdir_with_retries(const std::string& dir);
 // then remove() rmdirs it. A hierarchy that lacks it is skipped.
 void kill(const Host& host, const std::string& path);
 void remove(const Host& host, const std::string& path);
-// Renames the cgroup `path` to `new_path` (the same parent) in every
-// hierarchy that has it. Lab 12's create hands the container's cgroup,
-// named after the runtime that exits (container_path), to the container's
-// own process, whose PID then keeps it from cleanup_stale().
-void rename(const Host& host, const std::string& path, const std::string& new_path);
+// Lab 12's create exits while its container lives on: the cgroup `path`,
+// named after that runtime (container_path), is handed over to process
+// `pid`, so cleanup_stale() keeps it while that process lives. A cgroup v2
+// directory cannot be renamed (rename(2): EPERM), so the hand-over is a
+// record, "pid=N start=T", under hand_over_dir; release_hand_over() (lab
+// 12's delete) or cleanup_stale() removes it with the cgroup.
+inline constexpr const char* hand_over_dir = "/run/nslab/cgroup-owners";
+void hand_over(const std::string& path, pid_t pid);
+void release_hand_over(const std::string& path);
 
 // Removes the cgroups NAME-PID below each of `parents` (at the top of every
 // hierarchy) whose owner PID is gone (killed by SIGKILL, say) or a zombie,

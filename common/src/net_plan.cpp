@@ -9,6 +9,7 @@
 
 #include "nslab/errors.hpp"
 #include "nslab/parse.hpp"
+#include "nslab/procfs.hpp"
 
 namespace nslab::net_plan {
 
@@ -146,18 +147,11 @@ std::optional<LeaseRecord> parse_lease(std::string_view text) {
 }
 
 std::optional<unsigned long long> start_time_from_stat(std::string_view text) {
-    size_t paren = text.rfind(')');
-    if (paren == std::string_view::npos) return {};
-    std::istringstream in{std::string(text.substr(paren + 1))};
-    std::string field;
-    // After the name come field 3 (state) ... field 22 (starttime): 20 more.
     // A zombie (Z) or a dying process (X) has exited: it holds nothing any
     // more, though its parent has not reaped it (a PID 1 that never does).
-    for (int i = 3; i <= 22; ++i) {
-        if (!(in >> field)) return {};
-        if (i == 3 && (field == "Z" || field == "X")) return {};
-    }
-    return number<unsigned long long>(field);
+    const auto stat = procfs::parse_stat(text);
+    if (!stat || stat->state == 'Z' || stat->state == 'X') return {};
+    return stat->start_time;
 }
 
 }  // namespace nslab::net_plan

@@ -272,29 +272,21 @@ std::string hand_over_record(const std::string& path) {
 
 // Whether the cgroup at `path` was handed over to a process that still runs.
 bool handed_over_to_live_process(const std::string& path) {
-    long long pid = 0;
-    unsigned long long start = 0;
     try {
-        const std::string record = sys::read_file(hand_over_record(path));
-        if (std::sscanf(record.c_str(), "pid=%lld start=%llu", &pid, &start) != 2 || pid <= 0)
-            return false;
+        return net::owner_alive(sys::read_file(hand_over_record(path)));
     } catch (const std::system_error&) {
         return false;
     }
-    return net::start_time_of(static_cast<pid_t>(pid)) == start;
 }
 
 }  // namespace
 
 void hand_over(const std::string& path, pid_t pid) {
-    auto start = net::start_time_of(pid);
-    if (!start)
+    if (!net::start_time_of(pid))
         throw std::runtime_error("cannot hand cgroup " + path + " over to PID " +
                                  std::to_string(pid) + ": it is not running");
     std::filesystem::create_directories(hand_over_dir);
-    const std::string file = hand_over_record(path),
-                      text =
-                          "pid=" + std::to_string(pid) + " start=" + std::to_string(*start) + "\n";
+    const std::string file = hand_over_record(path), text = net::owner_record(pid);
     const std::string temporary = file + ".new";
     {
         Fd out = sys::open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);

@@ -21,21 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// "pid=N start=T\n": the runtime that owns a container's directory.
-std::string owner_record() {
-    const pid_t me = ::getpid();
-    return "pid=" + std::to_string(me) +
-           " start=" + std::to_string(net::start_time_of(me).value_or(0)) + "\n";
-}
-
-bool owner_alive(const std::string& record) {
-    long long pid = 0;
-    unsigned long long start = 0;
-    if (std::sscanf(record.c_str(), "pid=%lld start=%llu", &pid, &start) != 2 || pid <= 0)
-        return false;
-    return net::start_time_of(static_cast<pid_t>(pid)) == start;
-}
-
 // The host uid and gid the container's root is (itself without --userns).
 std::pair<uid_t, gid_t> root_of(const Config& cfg) {
     if (!cfg.makes_userns()) return {::geteuid(), ::getegid()};
@@ -128,7 +113,7 @@ Overlay prepare(const Config& cfg) {
     sys::mkdir_new(overlay.dir, 0700);
     ScopeGuard remove_it([&] { remove_all(overlay.dir); });
     {
-        const std::string record = owner_record(), path = overlay.dir + "/owner";
+        const std::string record = net::owner_record(::getpid()), path = overlay.dir + "/owner";
         Fd owner = sys::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         sys::check(::write(owner.get(), record.data(), record.size()), "write(" + path + ")");
     }
@@ -173,7 +158,7 @@ void cleanup_in(const std::string& root, std::vector<std::string>& removed,
             struct stat st {};
             if (::stat(entry.path().c_str(), &st) != 0 || ::time(nullptr) - st.st_mtime < 10)
                 continue;
-        } else if (owner_alive(record)) {
+        } else if (net::owner_alive(record)) {
             continue;
         }
         ::chmod((entry.path() / "work/work").c_str(), 0700);

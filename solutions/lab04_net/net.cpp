@@ -90,7 +90,12 @@ std::vector<nat_plan::Rule> nat_rules(const Config& cfg, const State& state) {
 // last reference to that namespace goes, which can be much later (a bind
 // mount by `ip netns`, a process that joined it) and is asynchronous anyway:
 // remove the host end now. The rules do not die with anything: take this
-// container's out of the table. Then give the address back.
+// container's out of the table (6c). Nor do the host's conntrack entries of
+// its connections (6d): each lives until its timeout (days for an
+// established TCP one), and NAT is decided once per connection, on its
+// first packet, so a datagram that matches an old entry is still sent to
+// this address, to whoever holds it next. Forget them while the address is
+// still ours; then give it back.
 void after_exit(State& state) {
     if (!state.host_veth.empty()) {
         netlink::Socket nl;
@@ -98,6 +103,7 @@ void after_exit(State& state) {
         state.host_veth.clear();
     }
     remove_nat(state);
+    if (state.lease) forget_connections(state.lease.address().address);
     state.lease.release();
 }
 

@@ -120,6 +120,14 @@ std::vector<netlink::Link> host_veths() {
     return veths;
 }
 
+// Only the containers' host ends (nsv...), not a ScratchOutside's up0.
+std::vector<netlink::Link> nslab_veths() {
+    auto veths = host_veths();
+    std::erase_if(veths,
+                  [](const netlink::Link& l) { return !net_plan::is_host_veth_name(l.name); });
+    return veths;
+}
+
 std::optional<netlink::Link> host_bridge() {
     netlink::Socket nl;
     return netlink::find_link(nl, std::string(net_plan::bridge_name));
@@ -323,6 +331,33 @@ std::string listed(const std::vector<std::string>& items) {
 std::string ip_forward() {
     std::string text = nslab::sys::read_file("/proc/sys/net/ipv4/ip_forward");
     return text.substr(0, text.find('\n'));
+}
+
+// The conntrack entries of the namespace we are in that have `address` at
+// one end, one line each: /proc/net/nf_conntrack where the kernel has it
+// (CONFIG_NF_CONNTRACK_PROCFS; read apart from the runtime's ctnetlink),
+// else a ctnetlink dump. The thread's own view: the server thread of a
+// ScratchOutside is elsewhere.
+std::vector<std::string> conntrack_of(const std::string& address) {
+    std::vector<std::string> found;
+    std::string table;
+    try {
+        table = nslab::sys::read_file("/proc/thread-self/net/nf_conntrack");
+    } catch (const std::system_error&) {
+        const std::uint32_t a = *net_plan::parse_address(address);
+        netlink::Socket nl(NETLINK_NETFILTER);
+        for (const auto& c : netlink::connections(nl))
+            if (c.source == a || c.destination == a || c.reply_source == a ||
+                c.reply_destination == a)
+                found.push_back(netlink::to_string(c));
+        return found;
+    }
+    std::istringstream in(table);
+    for (std::string line; std::getline(in, line);)
+        if (line.find("src=" + address + " ") != std::string::npos ||
+            line.find("dst=" + address + " ") != std::string::npos)
+            found.push_back(line);
+    return found;
 }
 
 // The IPv4 routes of the namespace we are in, "DESTINATION/MASK via GATEWAY
@@ -614,9 +649,7 @@ TEST(Net, TwoContainersPublishDifferentPorts) {
                               0),
               0u)
         << "the refusal names the value and who holds the port" << says(taken, "published by");
-    auto veths = host_veths();
-    std::erase_if(veths,
-                  [](const netlink::Link& l) { return !net_plan::is_host_veth_name(l.name); });
+    auto veths = nslab_veths();
     EXPECT_EQ(veths.size(), 2u) << "the refused run left " << names(veths);
 }
 
@@ -637,19 +670,58 @@ TEST(Net, NoRulesLeftAfterExit) {
                                     << note("net.ipv4.ip_forward " + before, ip_forward());
 }
 
+TEST(Net, NoConntrackEntryLeftAfterExit) {
+    claim(3, "lab04 step 6d (conntrack entries forgotten at exit)");
+    ScratchHost host;
+    ScratchOutside outside;
+    outside.serve(80);
+    std::string address;
+    {
+        auto c = Running::start(lab(), {"--publish", "8080:80"}, probe({"serve", "80"}));
+        address = ipv4_of(c.container_pid(), "eth0");
+        // One connection in through the published port (DNAT), one out from
+        // the container's address (masquerade): the scratch host tracks both.
+        const std::string in = outside.fetch(ScratchOutside::host_address, 8080);
+        const std::string out =
+            in_netns_of(c.container_pid(), [] { return tcp_fetch(ScratchOutside::address, 80); });
+        ASSERT_FALSE(in.empty() || out.empty())
+            << "a connection in through --publish 8080:80 and one out to the scratch outside"
+            << note("both answered", "in: " + (in.empty() ? "no answer" : in) +
+                                         ", out: " + (out.empty() ? "no answer" : out));
+        ASSERT_FALSE(conntrack_of(address).empty())
+            << "while the container runs, the scratch host's conntrack table tracks its "
+               "connections"
+            << note("entries naming " + address, "none");
+        Result r = c.finish();
+        EXPECT_EQ(r.status, 0) << ran(r, 0);
+    }
+    const auto left = conntrack_of(address);
+    EXPECT_TRUE(left.empty())
+        << "the runtime has exited: the host's conntrack table may hold no entry of its address "
+           "(the next container with it would get the old connections' NAT)"
+        << note("no entry naming " + address, left.empty() ? "" : left[0]);
+}
+
 TEST(Net, NoRulesLeftAfterSigkillAndCleanup) {
     claim(2, "lab04 handout: nslab cleanup");
     ScratchHost host;
-    auto keep = Running::start(lab(), {"--publish", "8083:80"}, probe({"hold"}));
-    auto c = Running::start(lab(), {"--publish", "8084:80"}, probe({"hold"}));
+    ScratchOutside outside;
+    auto keep = Running::start(lab(), {"--publish", "8083:80"}, probe({"serve", "80"}));
+    auto c = Running::start(lab(), {"--publish", "8084:80"}, probe({"serve", "80"}));
     pid_t container = c.container_pid();
+    const std::string kept_address = ipv4_of(keep.container_pid(), "eth0");
+    const std::string killed_address = ipv4_of(container, "eth0");
+    // A connection to each (TIME_WAIT keeps its entry for two minutes).
+    for (int port : {8083, 8084})
+        ASSERT_FALSE(outside.fetch(ScratchOutside::host_address, port).empty())
+            << "--publish " << port << ":80 answers from the scratch outside";
     c.signal_runtime(SIGKILL);
     c.finish();
     ASSERT_TRUE(gone_within(container, std::chrono::seconds(10)))
         << "the container outlived its SIGKILLed runtime (PR_SET_PDEATHSIG)";
     nslab::net::cleanup_stale();
     // The kept container's rules stay; the killed one's are gone.
-    auto veths = host_veths();
+    auto veths = nslab_veths();
     ASSERT_EQ(veths.size(), 1u) << "after cleanup only the kept container's veth is left: "
                                 << names(veths);
     const std::string kept = veths[0].name.substr(net_plan::host_veth_prefix.size());
@@ -658,6 +730,13 @@ TEST(Net, NoRulesLeftAfterSigkillAndCleanup) {
             << "cleanup should remove the rules of the SIGKILLed runtime's container and keep "
                "the running one's ("
             << kept << ")" << note("rules of " + kept + " only", item);
+    const auto stale = conntrack_of(killed_address);
+    EXPECT_TRUE(stale.empty())
+        << "cleanup should forget the conntrack entries of the SIGKILLed runtime's address"
+        << note("no entry naming " + killed_address, stale.empty() ? "" : stale[0]);
+    EXPECT_FALSE(conntrack_of(kept_address).empty())
+        << "cleanup should keep the conntrack entries of the running container"
+        << note("entries naming " + kept_address, "none");
     Result r = keep.finish();
     EXPECT_EQ(r.status, 0) << ran(r, 0);
     EXPECT_TRUE(nslab_firewall().empty())

@@ -1,13 +1,15 @@
 // A thin RAII layer over libnl-route-3: the rtnetlink requests lab 04 needs
-// (links, addresses, a route), each one call named after what it asks the
-// kernel for, each throwing std::system_error with the request in its text,
-// e.g. "netlink RTM_NEWLINK veth nsv1a2b3c4d/eth0: File exists".
+// (links, addresses, a route), and the two ctnetlink ones of its part two
+// (list and delete conntrack entries), each one call named after what it
+// asks the kernel for, each throwing std::system_error with the request in
+// its text, e.g. "netlink RTM_NEWLINK veth nsv1a2b3c4d/eth0: File exists".
 //
 // A netlink socket talks to the network namespace its creator was in when
 // it was opened (rtnetlink(7)): open it in the parent to change the host
 // side, in the child to change the container's side.
 #pragma once
 
+#include <linux/netlink.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -22,10 +24,11 @@ struct nl_sock;
 
 namespace nslab::netlink {
 
-// A connected NETLINK_ROUTE socket (nl_socket_alloc + nl_connect).
+// A connected netlink socket (nl_socket_alloc + nl_connect): NETLINK_ROUTE
+// for links, addresses and routes, NETLINK_NETFILTER for conntrack.
 class Socket {
   public:
-    Socket();
+    explicit Socket(int protocol = NETLINK_ROUTE);
     ~Socket();
     Socket(const Socket&) = delete;
     Socket& operator=(const Socket&) = delete;
@@ -62,5 +65,28 @@ void add_address(Socket& nl, std::string_view link, const Cidr& address);
 void add_default_route(Socket& nl, std::uint32_t gateway);
 // RTM_DELLINK. Returns false when there was no such link (ENODEV).
 bool delete_link(Socket& nl, std::string_view name);
+
+// One entry of the conntrack table (conntrack(8)): the connection as its
+// first packet was (original direction) and as its answers come (reply
+// direction), which differ where NAT rewrote it. IPv4, host byte order;
+// ports are 0 for a protocol without them.
+struct Connection {
+    std::uint8_t protocol = 0;  // IPPROTO_TCP, IPPROTO_UDP, ...
+    std::uint32_t source = 0, destination = 0;
+    std::uint16_t source_port = 0, destination_port = 0;
+    std::uint32_t reply_source = 0, reply_destination = 0;
+    std::uint16_t reply_source_port = 0, reply_destination_port = 0;
+    // The attributes that name the entry to the kernel (its original tuple,
+    // zone and id), as the dump gave them, for delete_connection.
+    std::vector<std::pair<int, std::string>> key;
+};
+// "tcp 192.0.2.2:40000 > 192.0.2.1:8080, reply 10.88.0.2:80 > 192.0.2.2:40000"
+std::string to_string(const Connection& c);
+
+// IPCTNL_MSG_CT_GET (dump) of the IPv4 entries of the socket's namespace
+// (NETLINK_NETFILTER socket).
+std::vector<Connection> connections(Socket& nl);
+// IPCTNL_MSG_CT_DELETE of that entry. Returns false when it was gone already.
+bool delete_connection(Socket& nl, const Connection& c);
 
 }  // namespace nslab::netlink

@@ -3,6 +3,8 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,11 @@ std::vector<nat_plan::Rule> nat_rules(const Config& cfg, const State& state);
 // again, and the last one out the table.
 void add_nat(const Config& cfg, State& state, std::vector<nat_plan::Rule> rules);
 void remove_nat(State& state);
+// Given: the entries of the conntrack table of the namespace we are in
+// (conntrack(8); the host's) that have `address` at one end, in either
+// direction, deleted through ctnetlink; returns how many. An empty table
+// costs one read of nf_conntrack_count and no netlink request.
+std::size_t forget_connections(std::uint32_t address);
 
 // Given: the container's /etc/hosts and /etc/resolv.conf, written before
 // clone into files_dir (/run/nslab/files/<id>), never into the rootfs, and

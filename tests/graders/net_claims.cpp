@@ -198,10 +198,10 @@ bool listens_on(pid_t pid, int port) {
     return false;
 }
 
-// One TCP exchange from the namespace we are in: connects to address:port
-// (5 s at most) and returns what the server wrote, "" when nothing came.
-std::string tcp_fetch(const std::string& address, int port) {
-    nslab::Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+// A socket of `type` connected to address:port from the namespace we are
+// in, sends and receives bounded by 5 s; an empty Fd when connect fails.
+nslab::Fd connected_to(int type, const std::string& address, int port) {
+    nslab::Fd sock(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
     timeval limit{5, 0};
     ::setsockopt(sock.get(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
     ::setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
@@ -210,10 +210,29 @@ std::string tcp_fetch(const std::string& address, int port) {
     to.sin_port = htons(static_cast<uint16_t>(port));
     ::inet_pton(AF_INET, address.c_str(), &to.sin_addr);
     if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) == -1) return {};
+    return sock;
+}
+
+// One TCP exchange: connects to address:port and returns what the server
+// wrote, "" when nothing came.
+std::string tcp_fetch(const std::string& address, int port) {
+    nslab::Fd sock = connected_to(SOCK_STREAM, address, port);
+    if (!sock) return {};
     std::string got;
     char buffer[256];
     for (ssize_t n; (n = ::read(sock.get(), buffer, sizeof buffer)) > 0;) got.append(buffer, n);
     return got;
+}
+
+// One UDP exchange: a datagram to address:port, and the one that answers
+// it, "" when none came.
+std::string udp_ask(const std::string& address, int port) {
+    nslab::Fd sock = connected_to(SOCK_DGRAM, address, port);
+    char buffer[256];
+    ssize_t n = -1;
+    if (sock && ::send(sock.get(), "ask", 3, 0) == 3)
+        n = ::recv(sock.get(), buffer, sizeof buffer, 0);
+    return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
 }
 
 // The scratch "outside": a network namespace of its own, joined to the
@@ -624,6 +643,27 @@ TEST(Net, PublishedPortReachedFromTheHostItself) {
         << "--publish 8080:80: the host itself connecting to its own port 8080 should reach the "
            "container's port 80 (packets the host makes never pass prerouting)"
         << note("served ...", got.empty() ? "no answer" : got.substr(0, got.find('\n')));
+}
+
+TEST(Net, PublishedUdpPortReached) {
+    claim(3, "lab04 step 6b (/udp: a UDP rule)");
+    ScratchHost host;
+    ScratchOutside outside;
+    auto c = Running::start(lab(), {"--publish", "5353:53/udp"}, probe({"serve-udp", "53"}));
+    const std::string from_outside =
+        in_netns_of(outside.pid(), [] { return udp_ask(ScratchOutside::host_address, 5353); });
+    EXPECT_EQ(from_outside, std::string("served ") + ScratchOutside::address + "\n")
+        << "--publish 5353:53/udp: a datagram from outside to the host's UDP port 5353 should "
+           "reach the container's UDP server on 53, and its answer come back"
+        << note(std::string("served ") + ScratchOutside::address,
+                from_outside.empty() ? "no answer"
+                                     : from_outside.substr(0, from_outside.find('\n')));
+    const std::string from_host = udp_ask(ScratchOutside::host_address, 5353);
+    EXPECT_EQ(from_host.rfind("served ", 0), 0u)
+        << "--publish 5353:53/udp: a datagram from the host itself to its own UDP port 5353 "
+           "should reach the container's server too"
+        << note("served ...",
+                from_host.empty() ? "no answer" : from_host.substr(0, from_host.find('\n')));
 }
 
 TEST(Net, TwoContainersPublishDifferentPorts) {

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <string>
 
@@ -40,10 +41,11 @@ int cmd_links(const Args&) {
     return 0;
 }
 
-// A TCP socket listening on PORT of every address of this namespace; -1
-// (said on stderr, as "probe WHAT PORT: why") when it cannot be had.
-int listen_tcp(const std::string& what, const std::string& port) {
-    int sock = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+// A socket of `type` bound to PORT of every address of this namespace, and
+// listening if it is TCP (SOCK_STREAM); -1 (said on stderr, as "probe WHAT
+// PORT: why") when it cannot be had.
+int bound_to(const std::string& what, const std::string& port, int type) {
+    int sock = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
     int yes = 1;
     if (sock >= 0) ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     sockaddr_in address{};
@@ -51,7 +53,7 @@ int listen_tcp(const std::string& what, const std::string& port) {
     address.sin_port = htons(static_cast<uint16_t>(std::atoi(port.c_str())));
     address.sin_addr.s_addr = htonl(INADDR_ANY);
     if (sock < 0 || ::bind(sock, reinterpret_cast<sockaddr*>(&address), sizeof address) == -1 ||
-        ::listen(sock, 8) == -1) {
+        (type == SOCK_STREAM && ::listen(sock, 8) == -1)) {
         std::cerr << "probe " << what << " " << port << ": " << std::strerror(errno) << "\n";
         if (sock >= 0) ::close(sock);
         return -1;
@@ -67,33 +69,30 @@ int cmd_bind(const Args& args) {
         std::cerr << "usage: probe bind PORT\n";
         return 2;
     }
-    int sock = listen_tcp("bind", args[0]);
+    int sock = bound_to("bind", args[0], SOCK_STREAM);
     if (sock < 0) return 1;
     probe::hold();
     ::close(sock);
     return 0;
 }
 
+std::string text_of(const sockaddr_in& address) {
+    char text[INET_ADDRSTRLEN] = "?";
+    ::inet_ntop(AF_INET, &address.sin_addr, text, sizeof text);
+    return text;
+}
+
 // The peer's address of a connected socket, as text.
 std::string peer_of(int fd) {
     sockaddr_in peer{};
     socklen_t length = sizeof peer;
-    char text[INET_ADDRSTRLEN] = "?";
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) == 0)
-        ::inet_ntop(AF_INET, &peer.sin_addr, text, sizeof text);
-    return text;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return "?";
+    return text_of(peer);
 }
 
-// Listens on TCP PORT ("ready PID") and answers each connection with one
-// line, "served PEER" (the source address the container saw), until stdin
-// closes: the container's side of a published port.
-int cmd_serve(const Args& args) {
-    if (args.size() != 1) {
-        std::cerr << "usage: probe serve PORT\n";
-        return 2;
-    }
-    int sock = listen_tcp("serve", args[0]);
-    if (sock < 0) return 1;
+// Prints "ready PID", then calls `answer` each time `sock` is readable,
+// until stdin closes.
+void serve_until_stdin_ends(int sock, const std::function<void()>& answer) {
     std::cout << "ready " << ::getpid() << std::endl;
     for (;;) {
         pollfd fds[2] = {{0, POLLIN, 0}, {sock, POLLIN, 0}};
@@ -105,15 +104,51 @@ int cmd_serve(const Args& args) {
             char buffer[256];
             if (::read(0, buffer, sizeof buffer) <= 0) break;
         }
-        if (fds[1].revents & POLLIN) {
-            int client = ::accept4(sock, nullptr, nullptr, SOCK_CLOEXEC);
-            if (client < 0) continue;
-            const std::string line = "served " + peer_of(client) + "\n";
-            (void)!::write(client, line.data(), line.size());
-            ::close(client);
-        }
+        if (fds[1].revents & POLLIN) answer();
     }
     ::close(sock);
+}
+
+// Listens on TCP PORT and answers each connection with one line, "served
+// PEER" (the source address the container saw): the container's side of a
+// published port.
+int cmd_serve(const Args& args) {
+    if (args.size() != 1) {
+        std::cerr << "usage: probe serve PORT\n";
+        return 2;
+    }
+    int sock = bound_to("serve", args[0], SOCK_STREAM);
+    if (sock < 0) return 1;
+    serve_until_stdin_ends(sock, [sock] {
+        int client = ::accept4(sock, nullptr, nullptr, SOCK_CLOEXEC);
+        if (client < 0) return;
+        const std::string line = "served " + peer_of(client) + "\n";
+        (void)!::write(client, line.data(), line.size());
+        ::close(client);
+    });
+    return 0;
+}
+
+// Binds UDP PORT and answers each datagram with one, "served PEER": the
+// container's side of a port published with /udp.
+int cmd_serve_udp(const Args& args) {
+    if (args.size() != 1) {
+        std::cerr << "usage: probe serve-udp PORT\n";
+        return 2;
+    }
+    int sock = bound_to("serve-udp", args[0], SOCK_DGRAM);
+    if (sock < 0) return 1;
+    serve_until_stdin_ends(sock, [sock] {
+        char datagram[512];
+        sockaddr_in peer{};
+        socklen_t length = sizeof peer;
+        if (::recvfrom(sock, datagram, sizeof datagram, 0, reinterpret_cast<sockaddr*>(&peer),
+                       &length) < 0)
+            return;
+        const std::string line = "served " + text_of(peer) + "\n";
+        (void)!::sendto(sock, line.data(), line.size(), 0, reinterpret_cast<sockaddr*>(&peer),
+                        length);
+    });
     return 0;
 }
 
@@ -151,6 +186,8 @@ const probe::Register r_bind("bind", cmd_bind,
                              "bind PORT: listen on TCP PORT, hold until stdin ends");
 const probe::Register r_serve("serve", cmd_serve,
                               "serve PORT: answer each TCP connection with 'served PEER'");
+const probe::Register r_serve_udp("serve-udp", cmd_serve_udp,
+                                  "serve-udp PORT: answer each UDP datagram with 'served PEER'");
 const probe::Register r_fetch("fetch", cmd_fetch,
                               "fetch ADDRESS PORT: connect over TCP, print what comes back");
 

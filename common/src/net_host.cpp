@@ -126,7 +126,13 @@ std::size_t forget_connections_of(const std::function<bool(std::uint32_t)>& whos
 }  // namespace
 
 std::size_t forget_connections(std::uint32_t address) {
-    return forget_connections_of([address](std::uint32_t a) { return a == address; });
+    try {
+        return forget_connections_of([address](std::uint32_t a) { return a == address; });
+    } catch (const std::exception& e) {  // a kernel without ctnetlink: the exit goes on
+        std::fprintf(stderr, "nslab: the conntrack entries of %s are left (they time out): %s\n",
+                     net_plan::address_text(address).c_str(), e.what());
+        return 0;
+    }
 }
 
 void add_nat(const Config& cfg, State& state, std::vector<nat_plan::Rule> rules) {
@@ -373,10 +379,15 @@ std::vector<std::string> cleanup_stale() {
     std::set<std::uint32_t> in_use{net_plan::bridge_address(subnet).address};
     for (const auto& [address, veth] : live_leases)
         if (links_here.count(veth)) in_use.insert(address);
-    if (std::size_t n = forget_connections_of(
-            [&](std::uint32_t a) { return net_plan::contains(subnet, a) && !in_use.count(a); }))
-        removed.push_back("removed " + std::to_string(n) +
-                          " conntrack entries of addresses no live container holds");
+    try {
+        if (std::size_t n = forget_connections_of(
+                [&](std::uint32_t a) { return net_plan::contains(subnet, a) && !in_use.count(a); }))
+            removed.push_back("removed " + std::to_string(n) +
+                              " conntrack entries of addresses no live container holds");
+    } catch (const std::exception& e) {
+        removed.push_back(std::string("left the conntrack entries of stale addresses: ") +
+                          e.what());
+    }
 
     const std::string bridge(net_plan::bridge_name);
     if (auto found = netlink::find_link(nl, bridge)) {

@@ -46,7 +46,8 @@ void remove_nat(State& state);
 // Given: the entries of the conntrack table of the namespace we are in
 // (conntrack(8); the host's) that have `address` at one end, in either
 // direction, deleted through ctnetlink; returns how many. An empty table
-// costs one read of nf_conntrack_count and no netlink request.
+// costs one read of nf_conntrack_count and no netlink request. A failure
+// (a kernel without ctnetlink) is said on stderr, not thrown.
 std::size_t forget_connections(std::uint32_t address);
 
 // Given: the container's /etc/hosts and /etc/resolv.conf, written before

@@ -8,7 +8,8 @@
 # the asan tree, the VM's kernel cache. Only the solutions tree has them.
 #
 # Labels: unit, graders, skeleton, mutants, grading, faults, sanitizers, vm
-# (and docs, tool, fuzz). What tests share is locked:
+# (and docs, tool, fuzz; debian, which tests/run-all runs only when --label
+# names it). What tests share is locked:
 #   RESOURCE_LOCK mutant-tree  the one mutant build, patched per test
 #   RESOURCE_LOCK vm           one qemu at a time (each takes both cores)
 #   RUN_SERIAL                 a test that runs `nslab cleanup` (it removes
@@ -102,3 +103,12 @@ foreach(patch IN LISTS vm_mutants)
   set_tests_properties(vm.mutant.${name} PROPERTIES LABELS "vm;root" ENVIRONMENT "${vm_cache}"
                        TIMEOUT 2400 RESOURCE_LOCK "vm;mutant-tree" FIXTURES_REQUIRED vm-kernel COST 900)
 endforeach()
+
+# The Debian 12 guest (tests/debian): debootstrap into an empty cache in the
+# build root, then the Vagrantfile's PROVISION in it, one line broken and as
+# it is. Label debian only: tests/run-all leaves it out unless --label
+# debian names it. It boots tests/vm's kernel (its cache, filled if empty).
+add_test(NAME debian.selftest
+    COMMAND bash -c "rm -rf \"$NSLAB_DEBIAN_CACHE\" && exec \"$0\"" "${suite_src}/tests/debian/selftest")
+set_tests_properties(debian.selftest PROPERTIES LABELS "debian;root" TIMEOUT 7200 RESOURCE_LOCK vm
+                     ENVIRONMENT "NSLAB_DEBIAN_CACHE=${NSLAB_SUITE_ROOT}/debian;${vm_cache}")

@@ -54,7 +54,9 @@ void mount_readonly(const Host& host, const std::string& target) {
 
 std::uint64_t oom_kills(const Host& host, const std::string& path) {
     const std::string memory = host.directory("memory", path);
-    if (memory.empty()) return 0;
+    // A cgroup already gone (lab 12's delete, after the engine's own
+    // cleanup) has killed nothing we could still count.
+    if (memory.empty() || !sys::exists(memory + "/memory.oom_control")) return 0;
     // "oom_kill N" since Linux 4.13; the same "key value" format as v2's memory.events.
     return parse_flat_keyed(sys::read_file(memory + "/memory.oom_control"))["oom_kill"];
 }

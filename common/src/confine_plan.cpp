@@ -35,6 +35,14 @@ const std::vector<std::string>& read_only_paths() {
     return paths;
 }
 
+const std::vector<std::string>& masked_paths(const Config& cfg) {
+    return cfg.masked_paths ? *cfg.masked_paths : masked_paths();
+}
+
+const std::vector<std::string>& read_only_paths(const Config& cfg) {
+    return cfg.read_only_paths ? *cfg.read_only_paths : read_only_paths();
+}
+
 void remount_read_only(const std::string& path) {
     struct statvfs st {};
     sys::check(::statvfs(path.c_str(), &st), "statvfs(" + path + ")");

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -199,6 +200,27 @@ void set_rlimits(const Config& cfg) {
     }
 }
 
+// Lab 12: the bundle's linux.sysctl, in the container's own /proc/sys:
+// a net.* file there is its network namespace's, an IPC one its IPC
+// namespace's (the reader refused every other), before lab 11 makes
+// /proc/sys read-only.
+void set_sysctls(const Config& cfg) {
+    for (const Sysctl& setting : cfg.sysctls) {
+        std::string path = "/proc/sys/" + setting.name;
+        std::replace(path.begin(), path.end(), '.', '/');
+        sys::write_file(path, setting.value);
+    }
+}
+
+// Lab 12: process.oomScoreAdj. Lowering it needs CAP_SYS_RESOURCE, which
+// an engine often lacks (and asks for the value it has): write only a change.
+void set_oom_score_adj(const Config& cfg) {
+    const std::string wanted = std::to_string(*cfg.oom_score_adj);
+    std::string now = sys::read_file("/proc/self/oom_score_adj");
+    while (!now.empty() && now.back() == '\n') now.pop_back();
+    if (now != wanted) sys::write_file("/proc/self/oom_score_adj", wanted);
+}
+
 // The image config's User (a name looked up in the image's /etc/passwd and
 // /etc/group): lab 11 calls it between its capability drops.
 void become_image_user(const Config& cfg) {
@@ -212,8 +234,12 @@ void become_image_user(const Config& cfg) {
     };
     const auto [uid, gid] =
         oci::resolve_user(cfg.user, text_of("/etc/passwd"), text_of("/etc/group"));
-    // No supplementary groups (a rootless user namespace may deny setgroups).
-    if (::setgroups(0, nullptr) != 0 && errno != EPERM) sys::fail("setgroups(0)");
+    // No supplementary groups (a rootless user namespace may deny setgroups),
+    // unless a bundle asks for some (lab 12's additionalGids): then they must be set.
+    if (!cfg.additional_gids.empty())
+        sys::setgroups(cfg.additional_gids);
+    else if (::setgroups(0, nullptr) != 0 && errno != EPERM)
+        sys::fail("setgroups(0)");
     sys::setresgid(gid, gid, gid);
     sys::setresuid(uid, uid, uid);
     sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a new euid cleared it (prctl(2))
@@ -257,6 +283,9 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net,
         step("time namespace (inside)", cfg.has(Layer::time) && time_plan::made_by_child(cfg),
              [&] { time_inside(cfg); });  // with --userns: a time namespace it owns, entered
         step("net: lo, eth0 address, route", Layer::net, [&] { net::in_child(cfg, net); });
+        std::vector<Fd> binds;  // lab 12: a bundle's binds, reachable after pivot_root only so
+        step("oci: open the bundle's binds", !cfg.mounts.empty(),
+             [&] { binds = mount_plan::open_extra_mounts(cfg); });
         net::NameFiles names;  // reachable after pivot_root only through these
         step("net: open /etc/hosts, resolv.conf", !net.files_dir.empty(),
              [&] { names = net::open_name_files(net); });
@@ -264,7 +293,8 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net,
         Config root = cfg;  // lab 10: the mount layer's rootfs is the image's overlay
         step("image: overlay root", Layer::image, [&] { root = root_of_image(cfg, overlay); });
         step("mount: pivot_root and mounts", Layer::mount, [&] {
-            mount::in_child(root);        // private /, pivot_root, /proc /dev /sys /tmp
+            mount::in_child(root);  // private /, pivot_root, /proc /dev /sys /tmp
+            if (!cfg.mounts.empty()) mount_plan::attach_extra_mounts(cfg, binds);  // lab 12
             mount_plan::lock_down(root);  // / read-only, nosuid, nodev; /proc is procfs
             if (!net.files_dir.empty()) net::bind_name_files(names);  // over the rootfs's own
         });
@@ -273,8 +303,11 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net,
         step("image: Env, WorkingDir", !cfg.env.empty() || !cfg.working_dir.empty(),
              [&] { apply_image_environment(cfg); });  // --image's config, or a bundle's
         step("oci: rlimits", !cfg.rlimits.empty(), [&] { set_rlimits(cfg); });
+        step("oci: sysctl", !cfg.sysctls.empty(), [&] { set_sysctls(cfg); });
+        step("oci: oom_score_adj", cfg.oom_score_adj.has_value(), [&] { set_oom_score_adj(cfg); });
+        step("oci: umask", cfg.umask.has_value(), [&] { ::umask(*cfg.umask); });
         step("confine: masked and read-only paths", Layer::confine,
-             [&] { confine::mask_paths(); });  // while we may still mount
+             [&] { confine::mask_paths(cfg); });  // while we may still mount
         step("image: User", cfg.has(Layer::image) && !cfg.has(Layer::confine),
              [&] { become_image_user(cfg); });  // lab 11 changes it between its drops
         step("confine: capabilities, no_new_privs, seccomp", Layer::confine,

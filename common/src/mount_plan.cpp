@@ -5,8 +5,11 @@
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
+#include <dirent.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -153,6 +156,174 @@ std::vector<Step> steps(const Config& cfg) {
         plan[i].make_target = over && over->fstype == "tmpfs";
     }
     return plan;
+}
+
+Fd detached_copy(const std::string& path, bool recursive) {
+    const unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+    return Fd(sys::check(::open_tree(AT_FDCWD, path.c_str(), flags), "open_tree(" + path + ")"));
+}
+
+void attach(const Fd& tree, const std::string& target) {
+    sys::check(::move_mount(tree.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH),
+               "move_mount(" + target + ")");
+}
+
+void attach(const Fd& tree, const Fd& target) {
+    sys::check(::move_mount(tree.get(), "", target.get(), "",
+                            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH),
+               "move_mount(" + std::to_string(target.get()) + ")");
+}
+
+namespace {
+
+// MS_* flags as mount_setattr(2) spells them.
+std::uint64_t attributes_of(unsigned long flags) {
+    std::uint64_t attributes = 0;
+    if (flags & MS_RDONLY) attributes |= MOUNT_ATTR_RDONLY;
+    if (flags & MS_NOSUID) attributes |= MOUNT_ATTR_NOSUID;
+    if (flags & MS_NODEV) attributes |= MOUNT_ATTR_NODEV;
+    if (flags & MS_NOEXEC) attributes |= MOUNT_ATTR_NOEXEC;
+    return attributes;
+}
+
+constexpr std::uint64_t in_root = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+
+// `destination` opened (O_PATH) in our root, made when missing: its
+// parents as directories, itself as a directory or an empty file. Never on
+// a procfs or sysfs, wherever a symlink pointed.
+Fd make_destination(const std::string& destination, bool directory) {
+    const Fd root = sys::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    std::vector<std::string> parts;
+    std::istringstream names(destination);
+    for (std::string name; std::getline(names, name, '/');)
+        if (!name.empty()) parts.push_back(name);
+    if (parts.empty()) throw std::runtime_error("config.json: a mount on / itself");
+    std::string path;
+    Fd parent = sys::openat2(root, ".", O_PATH | O_DIRECTORY, in_root);
+    for (size_t i = 0; i < parts.size(); ++i) {
+        const bool last = i + 1 == parts.size();
+        path += (path.empty() ? "" : "/") + parts[i];
+        const int type = last && !directory ? 0 : O_DIRECTORY;
+        try {
+            parent = sys::openat2(root, path, O_PATH | type, in_root);  // at last: itself
+            continue;
+        } catch (const std::system_error& e) {
+            if (e.code().value() != ENOENT) throw;
+        }
+        // Made below the parent we resolved, never through a link.
+        if (last && !directory)
+            Fd(sys::check(::openat(parent.get(), parts[i].c_str(),
+                                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644),
+                          "openat(" + destination + ")"));
+        else if (::mkdirat(parent.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST)
+            sys::fail("mkdirat(/" + path + ")");
+        parent = sys::openat2(root, path, O_PATH | type, in_root);
+    }
+    struct statfs where {};
+    sys::check(::fstatfs(parent.get(), &where), "fstatfs(" + destination + ")");
+    if (where.f_type == PROC_SUPER_MAGIC || where.f_type == SYSFS_MAGIC)
+        throw std::runtime_error(
+            "config.json: mount on " + destination +
+            ": it leads into /proc or /sys, which nslab keeps as it made them");
+    return parent;
+}
+
+// tmpcopyup: what the tmpfs covers, copied in with its modes and owners
+// (directories, files, symlinks; a device node or FIFO is left out).
+void copy_tree(int from, int to) {
+    DIR* dir = ::fdopendir(sys::check(::dup(from), "dup()"));
+    if (!dir) sys::fail("fdopendir()");
+    ScopeGuard close_dir([&] { ::closedir(dir); });
+    while (const dirent* entry = ::readdir(dir)) {
+        const std::string name = entry->d_name;
+        if (name == "." || name == "..") continue;
+        struct stat st {};
+        sys::check(::fstatat(from, name.c_str(), &st, AT_SYMLINK_NOFOLLOW),
+                   "fstatat(" + name + ")");
+        if (S_ISDIR(st.st_mode)) {
+            sys::check(::mkdirat(to, name.c_str(), 0700), "mkdirat(" + name + ")");
+            Fd below_from(sys::check(
+                ::openat(from, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+                "openat(" + name + ")"));
+            Fd below_to(sys::check(
+                ::openat(to, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+                "openat(" + name + ")"));
+            copy_tree(below_from.get(), below_to.get());
+        } else if (S_ISREG(st.st_mode)) {
+            Fd in(sys::check(::openat(from, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC),
+                             "openat(" + name + ")"));
+            Fd out(sys::check(::openat(to, name.c_str(),
+                                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600),
+                              "openat(" + name + ")"));
+            char buffer[65536];
+            for (ssize_t n;
+                 (n = sys::check(::read(in.get(), buffer, sizeof buffer), "read()")) > 0;)
+                for (ssize_t done = 0; done < n;)
+                    done += sys::check(::write(out.get(), buffer + done, n - done), "write()");
+        } else if (S_ISLNK(st.st_mode)) {
+            char text[4096];
+            const ssize_t n = sys::check(::readlinkat(from, name.c_str(), text, sizeof text - 1),
+                                         "readlinkat(" + name + ")");
+            text[n] = '\0';
+            sys::check(::symlinkat(text, to, name.c_str()), "symlinkat(" + name + ")");
+        } else {
+            continue;
+        }
+        sys::check(::fchownat(to, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW),
+                   "fchownat(" + name + ")");
+        if (!S_ISLNK(st.st_mode))
+            sys::check(::fchmodat(to, name.c_str(), st.st_mode & 07777, 0),
+                       "fchmodat(" + name + ")");
+    }
+}
+
+}  // namespace
+
+std::vector<Fd> open_extra_mounts(const Config& cfg) {
+    std::vector<Fd> trees;
+    for (const ExtraMount& mount : cfg.mounts) {
+        if (mount.kind != ExtraMount::Kind::bind) {
+            trees.emplace_back();
+            continue;
+        }
+        Fd tree = detached_copy(mount.source, mount.recursive);
+        // Private, whatever the host's mount is: nothing the container
+        // mounts below it reaches the host, nor the host's mounts it.
+        struct mount_attr attr {};
+        attr.attr_set = attributes_of(mount.flags);
+        attr.propagation = MS_PRIVATE;
+        sys::check(
+            ::mount_setattr(tree.get(), "", AT_EMPTY_PATH | (mount.recursive ? AT_RECURSIVE : 0),
+                            &attr, sizeof attr),
+            "mount_setattr(" + mount.source + ")");
+        trees.push_back(std::move(tree));
+    }
+    return trees;
+}
+
+void attach_extra_mounts(const Config& cfg, const std::vector<Fd>& trees) {
+    for (size_t i = 0; i < cfg.mounts.size(); ++i) {
+        const ExtraMount& mount = cfg.mounts[i];
+        if (mount.kind == ExtraMount::Kind::bind) {
+            struct stat source {};
+            sys::check(::fstatat(trees[i].get(), "", &source, AT_EMPTY_PATH),
+                       "fstat(" + mount.source + ")");
+            attach(trees[i], make_destination(mount.destination, S_ISDIR(source.st_mode)));
+            continue;
+        }
+        const Fd target = make_destination(mount.destination, true);
+        Fd under;  // what the tmpfs will cover, still reachable through this fd
+        if (mount.copy_up)
+            under = Fd(sys::check(::openat(target.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+                                  "open(" + mount.destination + ")"));
+        sys::mount("tmpfs", "/proc/self/fd/" + std::to_string(target.get()), "tmpfs", mount.flags,
+                   mount.data);
+        if (!mount.copy_up) continue;
+        const Fd root = sys::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        const Fd top =
+            sys::openat2(root, mount.destination.substr(1), O_RDONLY | O_DIRECTORY, in_root);
+        copy_tree(under.get(), top.get());
+    }
 }
 
 void check_rootfs(const Config& cfg) {

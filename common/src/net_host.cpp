@@ -14,6 +14,7 @@
 
 #include "nslab/errors.hpp"
 #include "nslab/layers/net.hpp"
+#include "nslab/mount_plan.hpp"
 #include "nslab/nat_plan.hpp"
 #include "nslab/net_plan.hpp"
 #include "nslab/netlink.hpp"
@@ -183,27 +184,17 @@ void write_name_files(const Config& cfg, State& state) {
     create_file(dir + "/resolv.conf", net_plan::resolv_conf_text(cfg.dns, host_resolv_conf));
 }
 
-// A detached copy of the bind mount of `path` (open_tree(2) with
-// OPEN_TREE_CLONE): unlike a plain fd, it can still be attached after
-// pivot_root has detached the host's tree the file lives in.
-Fd clone_of(const std::string& path) {
-    return Fd(sys::check(::open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC),
-                         "open_tree(" + path + ")"));
-}
-
 NameFiles open_name_files(const State& state) {
-    return {clone_of(state.files_dir + "/hosts"), clone_of(state.files_dir + "/resolv.conf")};
+    return {mount_plan::detached_copy(state.files_dir + "/hosts"),
+            mount_plan::detached_copy(state.files_dir + "/resolv.conf")};
 }
 
 void bind_name_files(const NameFiles& files) {
     // A rootfs without the file (an image without /etc/resolv.conf) keeps
     // its lack: nothing is ever created in the rootfs.
-    for (const auto& [fd, target] : {std::pair{&files.hosts, "/etc/hosts"},
-                                     std::pair{&files.resolv_conf, "/etc/resolv.conf"}}) {
-        if (!sys::exists(target)) continue;
-        sys::check(::move_mount(fd->get(), "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH),
-                   std::string("move_mount(") + target + ")");
-    }
+    for (const auto& [fd, target] :
+         {std::pair{&files.hosts, "/etc/hosts"}, std::pair{&files.resolv_conf, "/etc/resolv.conf"}})
+        if (sys::exists(target)) mount_plan::attach(*fd, target);
 }
 
 void remove_name_files(State& state) {

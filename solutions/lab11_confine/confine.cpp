@@ -29,12 +29,12 @@ void before_clone(const Config& cfg, const std::string& cgroup_path) {
     cgroupfs::limit_devices(cgroupfs::host(), cgroup_path, cfg);
 }
 
-void mask_paths() {
+void mask_paths(const Config& cfg) {
     // Step 1. A masked file shows /dev/null's nothing (a bind over it), a
     // masked directory an empty read-only tmpfs; a read-only path is bound
     // on itself, so that mount can be made read-only alone. A path this
     // kernel lacks is skipped, as Docker does.
-    for (const std::string& path : confine_plan::masked_paths()) {
+    for (const std::string& path : confine_plan::masked_paths(cfg)) {
         struct stat st {};
         if (::lstat(path.c_str(), &st) != 0) {
             if (errno == ENOENT) continue;
@@ -46,7 +46,7 @@ void mask_paths() {
         else
             sys::mount("/dev/null", path, "", MS_BIND);
     }
-    for (const std::string& path : confine_plan::read_only_paths()) {
+    for (const std::string& path : confine_plan::read_only_paths(cfg)) {
         if (!sys::exists(path)) continue;
         sys::mount(path, path, "", MS_BIND | MS_REC);
         confine_plan::remount_read_only(path);

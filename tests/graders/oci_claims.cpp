@@ -25,6 +25,14 @@ using nlohmann::json;
 
 namespace {
 
+// Output as one line of a note: its lines joined with "; ".
+std::string one_line(std::string text) {
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    for (size_t at = text.find('\n'); at != std::string::npos; at = text.find('\n', at))
+        text.replace(at, 1, "; ");
+    return text.empty() ? "(nothing)" : text;
+}
+
 // The cgroup hierarchies' mount points (v1: one per controller; v2: one).
 std::vector<std::string> cgroup_mounts() {
     std::vector<std::string> mounts;
@@ -247,10 +255,11 @@ TEST(Oci, DeleteRemovesTheStateAndTheCgroup) {
 TEST(Oci, AFieldNslabCannotHonourIsRefusedByName) {
     claim(1, "lab12 handout: config.json");
     Bundle b({"/bin/true"});
-    b.config()["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+    // kernel.panic is the host's own setting: no namespace of the container holds it.
+    b.config()["linux"]["sysctl"] = {{"kernel.panic", "1"}};
     Result r = b.create();
     EXPECT_EQ(r.status, 1) << ran(r, 1);
-    EXPECT_HAS(r.err, "linux.sysctl") << says(r, "linux.sysctl");
+    EXPECT_HAS(r.err, "linux.sysctl.kernel.panic") << says(r, "linux.sysctl.kernel.panic");
     EXPECT_FALSE(nslab::sys::exists(b.state_dir()))
         << note("no state directory after a refused create", b.state_dir() + " is there");
     // The same bundle without the field is taken: the refusal was the field's.
@@ -259,4 +268,260 @@ TEST(Oci, AFieldNslabCannotHonourIsRefusedByName) {
     EXPECT_EQ(taken.status, 0) << ran(taken, 0);
     EXPECT_EQ(b.status(), "created")
         << note("the bundle without linux.sysctl is created", b.status());
+}
+
+TEST(Oci, ConfigsSysctlMountsAndMaskedPathsHoldInside) {
+    claim(2, "lab12 handout: config.json");
+    Bundle b({"/bin/sh", "-c",
+              "cat /proc/sys/net/ipv4/ip_forward; cat /tmp/bound/hello; "
+              "(echo x >/tmp/bound/new) 2>/dev/null && echo bind: written || echo bind: read-only; "
+              "echo scratch >/tmp/scratch/f && cat /tmp/scratch/f; "
+              "echo cmdline: $(wc -c </proc/cmdline); umask"});
+    TempDir host;
+    std::ofstream(host.path() + "/hello") << "hello from the host\n";
+    // The runtime's network namespace, the "host" here: a scratch one, so
+    // that even a runtime that writes the sysctl in the wrong place
+    // changes nothing of the real host's.
+    enter_scratch_network();
+    const std::string host_forward = nslab::sys::read_file("/proc/sys/net/ipv4/ip_forward");
+    const std::string wanted_forward = host_forward.rfind("1", 0) == 0 ? "0" : "1";
+    b.config()["linux"]["sysctl"] = {{"net.ipv4.ip_forward", wanted_forward}};
+    b.config()["mounts"].push_back({{"destination", "/tmp/bound"},
+                                    {"type", "bind"},
+                                    {"source", host.path()},
+                                    {"options", {"rbind", "ro", "nosuid", "nodev"}}});
+    b.config()["mounts"].push_back(
+        {{"destination", "/tmp/scratch"}, {"type", "tmpfs"}, {"options", {"size=1m"}}});
+    // Not one of Docker's: the config's list is the one that holds.
+    b.config()["linux"]["maskedPaths"].push_back("/proc/cmdline");
+    b.config()["process"]["user"]["umask"] = 077;
+    Result created = b.create();
+    ASSERT_EQ(created.status, 0) << ran(created, 0);
+    const pid_t pid = b.pid();
+    Result started = b.oci({"start"}, {b.id});
+    ASSERT_EQ(started.status, 0) << ran(started, 0);
+    EXPECT_EQ(b.wait_exit(pid), 0) << note("the command exits 0", b.output());
+    const std::string out = b.output();
+    EXPECT_HAS(out, wanted_forward + "\nhello from the host\n")
+        << "linux.sysctl sets the container's network namespace's ip_forward; the bind shows "
+           "the host's directory";
+    EXPECT_HAS(out, "bind: read-only") << "the bind's ro option holds";
+    EXPECT_HAS(out, "scratch\n") << "the tmpfs of mounts[] is there, writable";
+    EXPECT_HAS(out, "cmdline: 0\n") << "a path of linux.maskedPaths reads as nothing";
+    EXPECT_HAS(out, "0077") << "process.user.umask is the command's umask";
+    EXPECT_TRUE(nslab::sys::read_file("/proc/sys/net/ipv4/ip_forward") == host_forward)
+        << note("the host's net.ipv4.ip_forward unchanged (" + one_line(host_forward) + ")",
+                one_line(nslab::sys::read_file("/proc/sys/net/ipv4/ip_forward")));
+    EXPECT_FALSE(nslab::sys::exists(host.path() + "/new"))
+        << note("nothing written through the read-only bind", host.path() + "/new exists");
+}
+
+namespace {
+
+// The busybox rootfs as a podman image, once per grader run, removed at
+// its end; "" (and the reason in `why`) when podman or runc is missing.
+struct PodmanImage {
+    std::string name, why;
+    PodmanImage() {
+        if (run_host("command -v podman").empty()) {
+            why = "no podman (sudo ./nslab setup installs it)";
+            return;
+        }
+        if (run_host("command -v runc").empty()) {
+            why = "no runc (sudo ./nslab setup installs it)";
+            return;
+        }
+        const std::string wanted = "localhost/nslab-oci-grader-" + std::to_string(::getpid());
+        const std::string made = run_host("tar -C " + rootfs_dir() + " -cf - . | podman import - " +
+                                          wanted + " >/dev/null 2>&1; echo $?");
+        if (made == "0\n")
+            name = wanted;
+        else
+            why = "podman import of the rootfs failed";
+    }
+    ~PodmanImage() {
+        if (!name.empty()) run_host("podman rmi -f " + name + " >/dev/null 2>&1");
+    }
+};
+
+const PodmanImage& podman_image() {
+    static PodmanImage image;
+    return image;
+}
+
+struct Ran {
+    int status = -1;
+    std::string out, err;
+};
+
+// `podman --runtime RUNTIME ARGS...` (at most 60 s): what it printed and
+// its exit status. conmon, podman's container monitor, double-forks: when
+// this grader is a subreaper it is reparented here, and reaped here.
+Ran podman(const std::string& runtime, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"timeout", "-s", "KILL", "60", "podman", "--runtime", runtime};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Ran r;
+    try {
+        nslab::command::Output o = nslab::command::run({.argv = argv,
+                                                        .in = nslab::command::Stream::null(),
+                                                        .out = nslab::command::Stream::pipe(),
+                                                        .err = nslab::command::Stream::pipe()});
+        r = {nslab::exit_status_of(o.status), o.out, o.err};
+    } catch (const std::exception& e) {
+        r.err = e.what();
+    }
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {}
+    return r;
+}
+
+// podman run --rm of the image with `options`, as this machine allows it
+// (no host network; limits it can set).
+std::vector<std::string> run_rm(const std::vector<std::string>& options,
+                                const std::vector<std::string>& command) {
+    std::vector<std::string> args = {"run",      "--rm",           "--network",
+                                     "none",     "--ulimit",       "nofile=1024:1024",
+                                     "--ulimit", "nproc=4096:4096"};
+    args.insert(args.end(), options.begin(), options.end());
+    args.push_back(podman_image().name);
+    args.insert(args.end(), command.begin(), command.end());
+    return args;
+}
+
+std::string last_line(const std::string& text) {
+    std::string line, last;
+    std::istringstream lines(text);
+    while (std::getline(lines, line))
+        if (!line.empty()) last = line;
+    return last;
+}
+
+// One scenario side by side: podman with runc, then with lab12_oci, the
+// same image and options; the exit status and the output must agree.
+void same_as_runc(const std::string& what, const std::vector<std::string>& options,
+                  const std::vector<std::string>& command) {
+    SCOPED_TRACE("podman run " + what);
+    const Ran runc = podman("runc", run_rm(options, command));
+    const Ran ours = podman(lab_executable(lab()), run_rm(options, command));
+    EXPECT_TRUE(ours.status == runc.status)
+        << "podman run " << what << " ends as it does with runc"
+        << note("exit status " + status_text(runc.status) + " (runc)",
+                status_text(ours.status) + ", podman said: " + last_line(ours.err));
+    EXPECT_TRUE(ours.out == runc.out)
+        << "podman run " << what << " prints what it prints with runc"
+        << note("'" + one_line(runc.out) + "' (runc)", "'" + one_line(ours.out) + "'");
+}
+
+#define REQUIRE_PODMAN()                                                            \
+    ASSERT_TRUE(podman_image().why.empty())                                         \
+        << "these claims compare podman driving lab12_oci with podman driving runc" \
+        << note("podman and runc installed, the rootfs imported", podman_image().why)
+
+}  // namespace
+
+TEST(Oci, PodmanRunsCommandsAsWithRunc) {
+    claim(2, "lab12 handout: podman drives lab12_oci");
+    REQUIRE_PODMAN();
+    same_as_runc("echo", {}, {"echo", "hello from podman"});
+    same_as_runc("sh -c 'exit 3'", {}, {"sh", "-c", "echo before; exit 3"});
+}
+
+TEST(Oci, PodmanHostnameAndUserAsWithRunc) {
+    claim(1, "lab12 handout: podman drives lab12_oci");
+    REQUIRE_PODMAN();
+    same_as_runc("--hostname", {"--hostname", "nslab-podman"}, {"hostname"});
+    same_as_runc("--user 1000:1000", {"--user", "1000:1000"}, {"sh", "-c", "id; umask"});
+}
+
+TEST(Oci, PodmanReadOnlyRootAsWithRunc) {
+    claim(1, "lab12 handout: podman drives lab12_oci");
+    REQUIRE_PODMAN();
+    same_as_runc("--read-only", {"--read-only"},
+                 {"sh", "-c",
+                  "(echo x >/x) 2>/dev/null && echo root: written || echo root: read-only; "
+                  "echo t >/tmp/t && cat /tmp/t"});
+}
+
+TEST(Oci, PodmanConfinementAsWithRunc) {
+    claim(1, "lab12 handout: podman drives lab12_oci");
+    REQUIRE_PODMAN();
+    const std::vector<std::string> status = {
+        "sh", "-c",
+        "grep -E '^(CapBnd|CapEff|CapPrm|NoNewPrivs|Seccomp):' /proc/self/status; "
+        "echo keys: $(wc -c </proc/keys)"};
+    same_as_runc("(podman's defaults)", {}, status);
+    same_as_runc("--cap-drop ALL", {"--cap-drop", "ALL"}, status);
+    same_as_runc("--security-opt no-new-privileges", {"--security-opt", "no-new-privileges"},
+                 status);
+}
+
+TEST(Oci, PodmanLimitsAsWithRunc) {
+    claim(1, "lab12 handout: podman drives lab12_oci");
+    REQUIRE_PODMAN();
+    // The container's own cgroup, as its cgroupfs shows it (v2, else v1).
+    same_as_runc("--pids-limit 12", {"--pids-limit", "12"},
+                 {"sh", "-c",
+                  "cat /sys/fs/cgroup/pids.max 2>/dev/null || "
+                  "cat /sys/fs/cgroup/pids/pids.max"});
+    same_as_runc("--memory 64m", {"--memory", "64m"},
+                 {"sh", "-c",
+                  "cat /sys/fs/cgroup/memory.max 2>/dev/null || "
+                  "cat /sys/fs/cgroup/memory/memory.limit_in_bytes"});
+}
+
+namespace {
+
+// podman run -d, then ps, logs, stop, inspect and rm of that container:
+// each step's answer, in one line each, for the side-by-side comparison.
+std::vector<std::string> detached_lifecycle(const std::string& runtime, const std::string& name) {
+    std::vector<std::string> run = {"run",
+                                    "-d",
+                                    "--name",
+                                    name,
+                                    "--network",
+                                    "none",
+                                    "--ulimit",
+                                    "nofile=1024:1024",
+                                    "--ulimit",
+                                    "nproc=4096:4096",
+                                    podman_image().name};
+    run.insert(run.end(), waits.begin(), waits.end());
+    std::vector<std::string> steps;
+    const Ran started = podman(runtime, run);
+    steps.push_back("run -d: exit status " + std::to_string(started.status) +
+                    (started.status ? ", " + last_line(started.err) : ""));
+    std::string logs;
+    for (int i = 0; i < 50 && logs.find("started") == std::string::npos; ++i) {
+        logs = podman(runtime, {"logs", name}).out;
+        if (logs.find("started") == std::string::npos) std::this_thread::sleep_for(100ms);
+    }
+    steps.push_back("logs: " + one_line(logs));
+    const std::string status =
+        podman(runtime, {"ps", "--filter", "name=^" + name + "$", "--format", "{{.Status}}"}).out;
+    steps.push_back("ps: " + status.substr(0, status.find(' ')));  // "Up", without how long
+    const Ran stopped = podman(runtime, {"stop", "-t", "10", name});
+    steps.push_back("stop: exit status " + std::to_string(stopped.status) +
+                    (stopped.status ? ", " + last_line(stopped.err) : ""));
+    steps.push_back(
+        "exit code: " +
+        one_line(podman(runtime, {"inspect", "--format", "{{.State.ExitCode}}", name}).out));
+    steps.push_back("logs: " + one_line(podman(runtime, {"logs", name}).out));
+    const Ran removed = podman(runtime, {"rm", name});
+    steps.push_back("rm: exit status " + std::to_string(removed.status));
+    podman(runtime, {"rm", "-f", "-t", "0", name});  // whatever failed above: nothing is left
+    return steps;
+}
+
+}  // namespace
+
+TEST(Oci, PodmanDetachedContainerAsWithRunc) {
+    claim(2, "lab12 handout: podman drives lab12_oci");
+    REQUIRE_PODMAN();
+    const std::string name = "nslab-grader-" + std::to_string(::getpid());
+    const std::vector<std::string> runc = detached_lifecycle("runc", name + "-runc");
+    const std::vector<std::string> ours = detached_lifecycle(lab_executable(lab()), name + "-oci");
+    ASSERT_EQ(ours.size(), runc.size()) << note("as many steps as with runc", "a step missing");
+    for (size_t i = 0; i < runc.size(); ++i)
+        EXPECT_TRUE(ours[i] == runc[i])
+            << "podman run -d, logs, ps, stop (its TERM trap exits 3), inspect, logs, rm: step "
+            << i + 1 << " as with runc" << note(runc[i] + " (runc)", ours[i]);
 }

@@ -3,10 +3,12 @@
 // ids, signal names, the state file, and /proc/PID/stat. No root needed.
 #include <gtest/gtest.h>
 
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <csignal>
 #include <nlohmann/json.hpp>
 
+#include "nslab/confine_plan.hpp"
 #include "nslab/errors.hpp"
 #include "nslab/oci_config.hpp"
 #include "nslab/oci_state.hpp"
@@ -133,26 +135,58 @@ TEST(OciConfig, WhatNslabCannotHonourIsRefusedByName) {
         return doc;
     };
     EXPECT_EQ(refused_field(with("/process/terminal", true)), "process.terminal");
-    EXPECT_EQ(refused_field(with("/process/oomScoreAdj", 100)), "process.oomScoreAdj");
+    EXPECT_EQ(refused_field(with("/process/oomScoreAdj", 5000)), "process.oomScoreAdj");
     EXPECT_EQ(refused_field(with("/process/apparmorProfile", "p")), "process.apparmorProfile");
-    EXPECT_EQ(refused_field(with("/process/user/additionalGids", {5})),
-              "process.user.additionalGids");
-    EXPECT_EQ(refused_field(with("/linux/sysctl", {{"net.ipv4.ip_forward", "1"}})), "linux.sysctl");
-    EXPECT_EQ(refused_field(with("/linux/seccomp", {{"defaultAction", "SCMP_ACT_ALLOW"}})),
+    EXPECT_EQ(refused_field(with("/process/user/username", "daemon")), "process.user.username");
+    EXPECT_EQ(refused_field(with("/process/user/additionalGids", {-5})),
+              "process.user.additionalGids[0]");
+    // The host's settings, not the container's namespaces'.
+    EXPECT_EQ(refused_field(with("/linux/sysctl", {{"kernel.panic", "1"}})),
+              "linux.sysctl.kernel.panic");
+    EXPECT_EQ(refused_field(with("/linux/sysctl", {{"vm.swappiness", "1"}})),
+              "linux.sysctl.vm.swappiness");
+    EXPECT_EQ(refused_field(with("/linux/sysctl", {{"net/../../kernel/panic", "1"}})),
+              "linux.sysctl.net/../../kernel/panic");
+    EXPECT_EQ(refused_field(with("/linux/seccomp", {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                                    {"flags", {"SECCOMP_FILTER_FLAG_LOG"}}})),
+              "linux.seccomp.flags");
+    EXPECT_EQ(refused_field(with("/linux/seccomp", {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                                    {"listenerPath", "/run/agent.sock"}})),
+              "linux.seccomp.listenerPath");
+    EXPECT_EQ(refused_field(with("/linux/seccomp", {{"defaultAction", "SCMP_ACT_BOGUS"}})),
               "linux.seccomp");
     EXPECT_EQ(refused_field(with("/hooks", {{"prestart", {{{"path", "/bin/true"}}}}})), "hooks");
-    EXPECT_EQ(refused_field(with("/linux/resources/memory/swap", 1)),
-              "linux.resources.memory.swap");
+    EXPECT_EQ(refused_field(with("/linux/resources/memory/reservation", 1)),
+              "linux.resources.memory.reservation");
     EXPECT_EQ(refused_field(with("/linux/resources/blockIO", {{"weight", 10}})),
               "linux.resources.blockIO");
     EXPECT_EQ(refused_field(with("/linux/namespaces/0/path", "/proc/1/ns/pid")),
               "linux.namespaces[0].path");
     EXPECT_EQ(refused_field(with("/linux/namespaces", {{{"type", "network"}}})),
               "linux.namespaces");  // no pid, no mount namespace
-    EXPECT_EQ(refused_field(with("/mounts/0", {{"destination", "/data"}, {"type", "bind"}})),
+    EXPECT_EQ(refused_field(with("/mounts/0", {{"destination", "/data"}, {"type", "overlay"}})),
               "mounts[0]");
-    EXPECT_EQ(refused_field(with("/process/capabilities/effective", {"CAP_KILL"})),
-              "process.capabilities.effective");
+    EXPECT_EQ(refused_field(with("/mounts/0", {{"destination", "/data"}, {"type", "bind"}})),
+              "mounts[0].source");  // missing
+    EXPECT_EQ(refused_field(with("/mounts/0", {{"destination", "/data"},
+                                               {"type", "bind"},
+                                               {"source", "/srv"},
+                                               {"options", {"rbind", "rshared"}}})),
+              "mounts[0].options");  // shared propagation would reach the host
+    EXPECT_EQ(
+        refused_field(with("/mounts/0",
+                           {{"destination", "/proc/sys"}, {"type", "bind"}, {"source", "/srv"}})),
+        "mounts[0].destination");  // over lab 11's masks
+    EXPECT_EQ(
+        refused_field(with("/mounts/0", {{"destination", "/data/../etc"}, {"type", "tmpfs"}})),
+        "mounts[0].destination");
+    EXPECT_EQ(refused_field(with(
+                  "/mounts/0", {{"destination", "/proc"}, {"type", "proc"}, {"options", {"ro"}}})),
+              "mounts[0].options");  // nslab's /proc is read-write
+    EXPECT_EQ(refused_field(with("/process/capabilities/effective", {"CAP_SYS_ADMIN"})),
+              "process.capabilities.effective");  // not in bounding
+    EXPECT_EQ(refused_field(with("/process/capabilities/effective", json::array())),
+              "");  // podman's for --user 1000: the exec would empty it anyway
     EXPECT_EQ(refused_field(with("/process/rlimits/0/type", "RLIMIT_BOGUS")),
               "process.rlimits[0].type");
     EXPECT_EQ(refused_field(with("/ociVersion", "2.0.0")), "ociVersion");
@@ -162,18 +196,103 @@ TEST(OciConfig, WhatNslabCannotHonourIsRefusedByName) {
     EXPECT_EQ(refused_field(with("/org.vendor.other", 1)), "");
 }
 
-TEST(OciConfig, AMaskedPathNslabDoesNotMaskIsRefusedOnlyWhenItExists) {
+TEST(OciConfig, TheConfigsMaskedAndReadOnlyPathsReplaceDockers) {
+    json doc = spec_config();
+    Config cfg = read(doc).config;
+    EXPECT_EQ(*cfg.masked_paths, (std::vector<std::string>{"/proc/acpi", "/proc/asound",
+                                                           "/proc/kcore", "/sys/firmware"}));
+    EXPECT_EQ(*cfg.read_only_paths,
+              (std::vector<std::string>{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"}));
+    EXPECT_EQ(&confine_plan::masked_paths(cfg), &*cfg.masked_paths);
+    doc["linux"].erase("maskedPaths");
+    doc["linux"].erase("readonlyPaths");
+    cfg = read(doc).config;
+    EXPECT_FALSE(cfg.masked_paths.has_value());  // none given: none asked, lab 11's
+    EXPECT_EQ(confine_plan::masked_paths(cfg), confine_plan::masked_paths());
+    EXPECT_EQ(refused_field(doc), "");
+    doc["linux"]["maskedPaths"] = {"proc/kcore"};
+    EXPECT_EQ(refused_field(doc), "linux.maskedPaths");
+}
+
+// What `podman run` writes (read from a run with --runtime runc): binds of
+// its own files, a tmpfs of --read-only, the user's groups and umask, a
+// sysctl of the container's network, its seccomp profile, --memory's swap.
+TEST(OciConfig, WhatPodmanAsksIsHonoured) {
+    json doc = spec_config();
+    doc["mounts"].push_back({{"destination", "/etc/hosts"},
+                             {"type", "bind"},
+                             {"source", "/run/userdata/hosts"},
+                             {"options", {"bind", "rprivate"}}});
+    doc["mounts"].push_back(
+        {{"destination", "/dev/shm"},
+         {"type", "bind"},
+         {"source", "/run/userdata/shm"},
+         {"options", {"rbind", "rprivate", "nosuid", "noexec", "nodev", "ro"}}});
+    doc["mounts"].push_back(
+        {{"destination", "/run"},
+         {"type", "tmpfs"},
+         {"source", "tmpfs"},
+         {"options",
+          {"rw", "rprivate", "nosuid", "nodev", "tmpcopyup", "size=65536k", "mode=755"}}});
+    doc["process"]["user"] = {{"uid", 0}, {"gid", 0}, {"umask", 18}, {"additionalGids", {0, 10}}};
+    doc["process"]["oomScoreAdj"] = 0;
+    doc["linux"]["sysctl"] = {{"net.ipv4.ping_group_range", "0 0"}};
+    doc["linux"]["resources"]["memory"] = {
+        {"limit", 67108864}, {"swap", 134217728}, {"disableOOMKiller", false}};
+    doc["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ERRNO"},
+        {"defaultErrnoRet", 38},
+        {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}},
+        {"syscalls",
+         {{{"names", {"read", "write", "no_such_call_nslab_knows"}}, {"action", "SCMP_ACT_ALLOW"}},
+          {{"names", {"personality"}},
+           {"action", "SCMP_ACT_ALLOW"},
+           {"args", {{{"index", 0}, {"value", 0}, {"op", "SCMP_CMP_EQ"}}}}}}}};
+    const auto sources = [](const std::string& path) {
+        return path.rfind("/run/userdata/", 0) == 0;
+    };
     Config base;
-    const std::string text = spec_config().dump();
-    EXPECT_NO_THROW(oci_config::read(text, "/b", base, nothing_exists));
-    try {
-        oci_config::read(text, "/b", base,
-                         [](const std::string& p) { return p == "/proc/asound"; });
-        FAIL() << "/proc/asound exists and nslab does not mask it";
-    } catch (const oci_config::Refused& e) {
-        EXPECT_EQ(e.field(), "linux.maskedPaths");
-        EXPECT_NE(std::string(e.what()).find("/proc/asound"), std::string::npos);
-    }
+    base.lab = 12;
+    const Config cfg = oci_config::read(doc.dump(), "/b", base, sources).config;
+    ASSERT_EQ(cfg.mounts.size(), 3u);
+    ExtraMount hosts;
+    hosts.source = "/run/userdata/hosts";
+    hosts.destination = "/etc/hosts";
+    EXPECT_EQ(cfg.mounts[0], hosts);
+    EXPECT_EQ(cfg.mounts[1], (ExtraMount{.kind = ExtraMount::Kind::bind,
+                                         .source = "/run/userdata/shm",
+                                         .destination = "/dev/shm",
+                                         .recursive = true,
+                                         .flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                         .data = {},
+                                         .copy_up = false}));
+    EXPECT_EQ(cfg.mounts[2], (ExtraMount{.kind = ExtraMount::Kind::tmpfs,
+                                         .source = "tmpfs",
+                                         .destination = "/run",
+                                         .flags = MS_NOSUID | MS_NODEV,
+                                         .data = "size=65536k,mode=755",
+                                         .copy_up = true}));
+    EXPECT_EQ(cfg.umask, 022u);
+    EXPECT_EQ(cfg.additional_gids, (std::vector<gid_t>{0, 10}));
+    EXPECT_EQ(cfg.user, "0:0");  // its groups are set, so the ids are too
+    EXPECT_EQ(cfg.oom_score_adj, 0);
+    EXPECT_EQ(cfg.sysctls, (std::vector<Sysctl>{{"net.ipv4.ping_group_range", "0 0"}}));
+    EXPECT_EQ(cfg.memory, 67108864u);           // and no swap at all (lab 06)
+    EXPECT_FALSE(cfg.seccomp);                  // not lab 11's default filter, but...
+    EXPECT_FALSE(cfg.seccomp_profile.empty());  // ...the config's
+    const json profile = json::parse(cfg.seccomp_profile_text);
+    EXPECT_EQ(profile["syscalls"][0]["names"],
+              (json{"read", "write"}));  // the unknown one stays denied
+    const confine_plan::Filter filter(
+        confine_plan::parse_profile(cfg.seccomp_profile, cfg.seccomp_profile_text));
+    EXPECT_NE(filter.text().find("personality"), std::string::npos) << filter.text();
+    // A bind whose source is missing is refused before anything is made.
+    EXPECT_THROW(oci_config::read(doc.dump(), "/b", base, nothing_exists), oci_config::Refused);
+    // A call nobody knows in a rule that denies: refused, not dropped.
+    doc["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ALLOW"},
+        {"syscalls", {{{"names", {"no_such_call_nslab_knows"}}, {"action", "SCMP_ACT_ERRNO"}}}}};
+    EXPECT_THROW(oci_config::read(doc.dump(), "/b", base, sources), oci_config::Refused);
 }
 
 TEST(OciConfig, NotJsonIsOneLine) {

@@ -45,6 +45,27 @@ struct Rlimit {
     bool operator==(const Rlimit&) const = default;
 };
 
+// One of an OCI bundle's mounts that nslab's own plan does not make (lab 12):
+// a bind of a host path, or a tmpfs, attached after pivot_root (oci_mounts.hpp).
+struct ExtraMount {
+    enum class Kind { bind, tmpfs };
+    Kind kind = Kind::bind;
+    std::string source;       // bind: the host path; tmpfs: "tmpfs"
+    std::string destination;  // absolute, as the container sees it
+    bool recursive = false;   // rbind: the mounts below the source come along
+    unsigned long flags = 0;  // MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC
+    std::string data;         // tmpfs: "size=65536k,mode=755"
+    bool copy_up = false;     // tmpfs "tmpcopyup": starts with what it covers
+    bool operator==(const ExtraMount&) const = default;
+};
+
+// One kernel setting of the container's own namespaces (lab 12: linux.sysctl).
+struct Sysctl {
+    std::string name;  // "net.ipv4.ip_forward"
+    std::string value;
+    bool operator==(const Sysctl&) const = default;
+};
+
 struct Config {
     int lab = 0;                       // which lab executable is running (labs.hpp)
     std::string program;               // e.g. "lab01_pid": the name in every message
@@ -112,7 +133,15 @@ struct Config {
     std::string seccomp_profile_text;   // FILE's text, read before the container exists
 
     // lab 12: an OCI bundle's config.json fills the fields above (oci_config.hpp), and
-    std::vector<Rlimit> rlimits;  // process.rlimits, set before the capabilities drop
+    std::vector<Rlimit> rlimits;         // process.rlimits, set before the capabilities drop
+    std::vector<ExtraMount> mounts;      // mounts' binds and tmpfs, in the config's order
+    std::vector<Sysctl> sysctls;         // linux.sysctl, written in the container's /proc/sys
+    std::optional<unsigned> umask;       // process.user.umask
+    std::vector<gid_t> additional_gids;  // process.user.additionalGids (setgroups(2))
+    std::optional<int> oom_score_adj;    // process.oomScoreAdj
+    // linux.maskedPaths and readonlyPaths; unset: Docker's (lab 11's own)
+    std::optional<std::vector<std::string>> masked_paths;
+    std::optional<std::vector<std::string>> read_only_paths;
     int exec_fifo = -1;  // `create`: the set-up child waits on this FIFO (an O_PATH fd) until
                          // `start` opens it; -1: it runs at once (layers/oci.hpp)
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "nslab/capabilities.hpp"
+#include "nslab/config.hpp"
 
 namespace nslab::confine_plan {
 
@@ -21,6 +22,10 @@ namespace nslab::confine_plan {
 const std::vector<std::string>& masked_paths();
 // Docker's read-only paths: each bound on itself, then read-only.
 const std::vector<std::string>& read_only_paths();
+// The container's own: an OCI bundle's linux.maskedPaths and readonlyPaths
+// when it gave them (lab 12), else Docker's above.
+const std::vector<std::string>& masked_paths(const Config& cfg);
+const std::vector<std::string>& read_only_paths(const Config& cfg);
 // Remounts the bind mount at `path` read-only, keeping the flags the kernel
 // may have locked on it (a user namespace may add restrictions, never lift one).
 void remount_read_only(const std::string& path);

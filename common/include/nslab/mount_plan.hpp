@@ -57,6 +57,27 @@ Target open_target(const std::string& root, const Step& step);
 // procfs (statfs(2) PROC_SUPER_MAGIC).
 void lock_down(const Config& cfg);
 
+// A detached copy of the mount at `path` (open_tree(2) OPEN_TREE_CLONE;
+// with `recursive`, the mounts below it too, as rbind): unlike a plain fd,
+// it can still be attached after pivot_root has detached the host's tree
+// that `path` lives in. Lab 04's /etc/hosts and a bundle's binds (lab 12).
+Fd detached_copy(const std::string& path, bool recursive = false);
+// Attaches a detached tree (move_mount(2)) at `target`, a path, or an O_PATH fd.
+void attach(const Fd& tree, const std::string& target);
+void attach(const Fd& tree, const Fd& target);
+
+// Lab 12: an OCI bundle's binds and tmpfs (Config::mounts). Child side,
+// before pivot_root, while the host's paths are in view: one detached
+// copy per bind, private, with its ro/nosuid/nodev/noexec set on it
+// (mount_setattr(2)); an empty Fd for a tmpfs.
+std::vector<Fd> open_extra_mounts(const Config& cfg);
+// After pivot_root, before lock_down: each attached in the config's order
+// on its destination, made (with its parents) when missing. The
+// destination is resolved inside the container's root (openat2(2)
+// RESOLVE_IN_ROOT): a symlink in the rootfs cannot lead out of it, nor onto
+// /proc or /sys. A tmpfs with "tmpcopyup" starts with a copy of what it covers.
+void attach_extra_mounts(const Config& cfg, const std::vector<Fd>& trees);
+
 // Parent side, before clone: --rootfs names a directory other than the
 // host's own root (by device and inode: a bind mount of / is / too),
 // holding every directory the plan mounts on (not a symlink), and

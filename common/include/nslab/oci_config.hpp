@@ -33,8 +33,8 @@ struct Bundle {
 
 // The config in `text` of the bundle at `bundle_dir` applied to `base` (the
 // lab, program and id already set). `exists` says whether a host path
-// exists: a masked path nslab does not mask is refused only when there is
-// something to mask. Throws Refused.
+// exists: a bind of a missing source is refused before anything is made.
+// Throws Refused.
 Bundle read(const std::string& text, const std::string& bundle_dir, const Config& base,
             const std::function<bool(const std::string&)>& exists);
 

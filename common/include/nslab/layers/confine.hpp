@@ -18,9 +18,10 @@ namespace nslab::confine {
 void before_clone(const Config& cfg, const std::string& cgroup_path);
 
 // Child side, in the container's root once /proc and /sys are mounted:
-// what confine_plan::masked_paths() names shows nothing, and
-// confine_plan::read_only_paths() cannot be written.
-void mask_paths();
+// what confine_plan::masked_paths(cfg) names shows nothing, and
+// confine_plan::read_only_paths(cfg) cannot be written (Docker's lists, or
+// an OCI bundle's own).
+void mask_paths(const Config& cfg);
 
 // The one rule of the filter the given table cannot say: clone(2) with a
 // namespace flag is refused, unless `caps` holds CAP_SYS_ADMIN.

@@ -79,9 +79,7 @@ int bpf(int command, bpf_attr& attr, const std::string& what) {
 }
 
 std::string text_of(const std::string& path) {
-    std::string text = sys::read_file(path);
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-    return text;
+    return sys::read_value(path);
 }
 
 }  // namespace

@@ -216,9 +216,8 @@ void set_sysctls(const Config& cfg) {
 // an engine often lacks (and asks for the value it has): write only a change.
 void set_oom_score_adj(const Config& cfg) {
     const std::string wanted = std::to_string(*cfg.oom_score_adj);
-    std::string now = sys::read_file("/proc/self/oom_score_adj");
-    while (!now.empty() && now.back() == '\n') now.pop_back();
-    if (now != wanted) sys::write_file("/proc/self/oom_score_adj", wanted);
+    if (sys::read_value("/proc/self/oom_score_adj") != wanted)
+        sys::write_file("/proc/self/oom_score_adj", wanted);
 }
 
 // The image config's User (a name looked up in the image's /etc/passwd and

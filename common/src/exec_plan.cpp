@@ -74,12 +74,11 @@ pid_t target_pid(const Config& cfg) {
     if (cfg.pid_file.empty()) return cfg.target;
     std::string text;
     try {
-        text = sys::read_file(cfg.pid_file);
+        text = sys::read_value(cfg.pid_file);
     } catch (const std::system_error& e) {
         throw std::runtime_error("cannot read --pid-file " + cfg.pid_file + ": " +
                                  std::strerror(e.code().value()));
     }
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
     return static_cast<pid_t>(parse::positive("--pid-file " + cfg.pid_file, text));
 }
 

@@ -49,6 +49,12 @@ std::string read_file(const std::string& path) {
     }
 }
 
+std::string read_value(const std::string& path) {
+    std::string text = read_file(path);
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    return text;
+}
+
 void write_file(const std::string& path, std::string_view data) {
     Fd fd = open(path, O_WRONLY);
     // Files such as uid_map and timens_offsets must be written in one call.

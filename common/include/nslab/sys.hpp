@@ -37,6 +37,9 @@ Fd open(const std::string& path, int flags, mode_t mode = 0);
 // openat2(2) below `dir` with RESOLVE_* flags `resolve` (Linux >= 5.6).
 Fd openat2(const Fd& dir, const std::string& path, int flags, std::uint64_t resolve);
 std::string read_file(const std::string& path);
+// A one-value file (/proc, /sys, a pid file): its text without the trailing
+// newline and spaces the kernel or a writer put after the value.
+std::string read_value(const std::string& path);
 void write_file(const std::string& path, std::string_view data);  // one write(2)
 std::string readlink(const std::string& path);
 void mkdir(const std::string& path, mode_t mode);      // EEXIST is fine

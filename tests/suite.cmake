@@ -112,3 +112,10 @@ add_test(NAME debian.selftest
     COMMAND bash -c "rm -rf \"$NSLAB_DEBIAN_CACHE\" && exec \"$0\"" "${suite_src}/tests/debian/selftest")
 set_tests_properties(debian.selftest PROPERTIES LABELS "debian;root" TIMEOUT 7200 RESOURCE_LOCK vm
                      ENVIRONMENT "NSLAB_DEBIAN_CACHE=${NSLAB_SUITE_ROOT}/debian;${vm_cache}")
+
+# A fresh Debian 12 machine (tests/debian/fresh): debootstrap, then a clean
+# clone of this checkout's commit runs the README's two commands there
+# (grade --tree solutions, test --no-vm), natively. Label debian only; run
+# alone: it is a whole suite on this host's kernel.
+add_test(NAME debian.fresh COMMAND "${suite_src}/tests/debian/fresh")
+set_tests_properties(debian.fresh PROPERTIES LABELS "debian;root" TIMEOUT 7200 RUN_SERIAL TRUE)

@@ -24,12 +24,23 @@
 //       at once; teardown = close to exit of the runtime. Afterwards checks
 //       that no runtime it started left a cgroup or an address lease.
 //
+//   nslab-bench oci --bundle DIR --state DIR --runs N --warmup W --csv FILE
+//                   [--timings-of NAME] -- NAME=RUNTIME...
+//       An engine's calls of an OCI runtime, without the engine: for each
+//       runtime (interleaved, the order rotated each round) `create
+//       --bundle DIR --pid-file F ID`, `start ID`, the container's process
+//       waited for (this program is a subreaper, as conmon is), `delete
+//       ID`; the median, p95, min and max of each and of their sum. Then,
+//       with --timings-of NAME, N runs more of that runtime with `create
+//       --timings` (lab12_oci's): the median of each of its set-up steps.
+//
 // Not a pass/fail test: it always exits 0 once it has measured, unless a
 // case failed to run (exit 1) or something leaked (exit 3).
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -228,7 +239,7 @@ int latency(const std::map<std::string, std::string>& opt) {
     }
     // The ratios: each lab against the peers with its own set of namespaces,
     // by wall time and by CPU time (less disturbed by other people's load).
-    const char* peers[] = {"floor", "floor+pivot", "unshare", "bwrap", "runc"};
+    const char* peers[] = {"floor", "floor+pivot", "unshare", "bwrap", "runc", "crun"};
     for (bool by_cpu : {false, true}) {
         auto median = [&](const Case& c) { return stats_of(by_cpu ? c.cpu : c.wall).median; };
         std::printf("\n%s median of each lab / the same of the peers with the same namespaces\n",
@@ -256,22 +267,17 @@ int latency(const std::map<std::string, std::string>& opt) {
 
 // ------------------------------------------------------------------ steps
 
-// Runs ARGV (a lab with --timings) N times and prints each step's median,
-// p95 and share of the median total until exit.
-int steps(const std::map<std::string, std::string>& opt, const std::vector<std::string>& argv) {
-    const int runs = std::stoi(opt.at("runs"));
+// The steps a --timings run printed ("PROGRAM: timing: STEP  N.NNN ms"
+// lines) in `err`, added to `times` (`order`: first seen first).
+struct StepTimes {
     std::vector<std::string> order;
     std::map<std::string, std::vector<double>> times;
-    for (int run = 0; run < runs + 1; ++run) {
-        FILE* err = std::tmpfile();
-        Spawned s = spawn(argv, false, fileno(err));
-        int status = wait_for(s.pid, nullptr);
-        if (status != 0) die(argv[0] + " --timings: " + describe(status));
+    void read(FILE* err) {
         std::rewind(err);
         char line[512];
         while (std::fgets(line, sizeof line, err)) {
             const char* at = std::strstr(line, ": timing: ");
-            if (!at || run == 0) continue;  // the first run warms up
+            if (!at) continue;
             std::string rest = at + std::strlen(": timing: ");
             size_t ms_at = rest.rfind(' ', rest.rfind(" ms") - 1);
             std::string name = rest.substr(0, ms_at);
@@ -280,8 +286,23 @@ int steps(const std::map<std::string, std::string>& opt, const std::vector<std::
             if (!times.count(name)) order.push_back(name);
             times[name].push_back(ms);
         }
+    }
+};
+
+// Runs ARGV (a lab with --timings) N times and prints each step's median,
+// p95 and share of the median total until exit.
+int steps(const std::map<std::string, std::string>& opt, const std::vector<std::string>& argv) {
+    const int runs = std::stoi(opt.at("runs"));
+    StepTimes steps;
+    for (int run = 0; run < runs + 1; ++run) {
+        FILE* err = std::tmpfile();
+        Spawned s = spawn(argv, false, fileno(err));
+        int status = wait_for(s.pid, nullptr);
+        if (status != 0) die(argv[0] + " --timings: " + describe(status));
+        if (run > 0) steps.read(err);  // the first run warms up
         std::fclose(err);
     }
+    auto& [order, times] = steps;
     const double total = stats_of(times["= until exit"]).median;
     std::ofstream csv(opt.at("csv"));
     csv << "step,median_ms,p95_ms,share_of_total\n";
@@ -301,6 +322,161 @@ int steps(const std::map<std::string, std::string>& opt, const std::vector<std::
     }
     std::printf("%s\n", over ? "a step takes more than half of the total (target missed)"
                              : "no step but namespace creation takes more than half of the total");
+    return 0;
+}
+
+// -------------------------------------------------------------------- oci
+
+struct Runtime {
+    std::string name, path;
+    std::map<std::string, std::vector<double>> phase;  // ms, per phase
+    std::string error;                                 // why its trial cycle failed
+};
+
+constexpr const char* oci_phases[] = {"create", "start", "run to exit", "delete", "total"};
+
+// Runs argv to its end with stderr into `err`; its wall time in ms, or -1
+// (and `error` says what ended it).
+double timed(const std::vector<std::string>& argv, FILE* err, std::string* error) {
+    const auto t0 = Clock::now();
+    Spawned s = spawn(argv, false, err ? fileno(err) : -1);
+    const int status = wait_for(s.pid, nullptr);
+    const auto t1 = Clock::now();
+    if (status == 0) return ms_since(t0, t1);
+    *error = argv[0] + " " + argv[3] + ": " + describe(status);
+    if (err) {
+        std::rewind(err);
+        char line[512] = "";
+        if (std::fgets(line, sizeof line, err)) *error += std::string(": ") + line;
+        while (!error->empty() && error->back() == '\n') error->pop_back();
+    }
+    return -1;
+}
+
+// One create, start, wait, delete of the bundle with `rt`; the phases' times
+// are kept when `keep`; with `steps`, create runs with --timings and its
+// lines are added there. False (and rt.error) if a command failed; the
+// container is then deleted with --force.
+bool cycle(Runtime& rt, const std::map<std::string, std::string>& opt, long n, bool keep,
+           StepTimes* steps) {
+    const std::string id = "nslab-bench-" + std::to_string(::getpid()) + "-" + std::to_string(n);
+    const std::string root = opt.at("state") + "/" + rt.name;
+    const std::string pid_file = opt.at("state") + "/" + rt.name + ".pid";
+    ::unlink(pid_file.c_str());
+    std::vector<std::string> create = {rt.path,    "--root",         root,         "create",
+                                       "--bundle", opt.at("bundle"), "--pid-file", pid_file};
+    if (steps) create.push_back("--timings");
+    create.push_back(id);
+    ::alarm(120);  // a hung runtime ends the bench (bench/oci's trap deletes what is left)
+    FILE* err = std::tmpfile();
+    std::map<std::string, double> took;
+    bool ok = (took["create"] = timed(create, err, &rt.error)) >= 0;
+    pid_t container = 0;
+    if (ok) {
+        std::ifstream in(pid_file);
+        ok = static_cast<bool>(in >> container) && container > 0;
+        if (!ok) rt.error = rt.path + " create: no pid in " + pid_file;
+    }
+    if (ok)
+        ok = (took["start"] = timed({rt.path, "--root", root, "start", id}, err, &rt.error)) >= 0;
+    if (ok) {  // it is ours since create exited (a subreaper's)
+        const auto t0 = Clock::now();
+        int status = 0;
+        while (::waitpid(container, &status, 0) < 0 && errno == EINTR) {}
+        took["run to exit"] = ms_since(t0, Clock::now());
+        ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (!ok) rt.error = "the container's /bin/true: " + describe(status);
+    }
+    if (ok)
+        ok = (took["delete"] = timed({rt.path, "--root", root, "delete", id}, err, &rt.error)) >= 0;
+    if (!ok) {
+        std::string ignored;
+        timed({rt.path, "--root", root, "delete", "--force", id}, nullptr, &ignored);
+    }
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {}  // whatever else came to us
+    ::alarm(0);
+    if (ok && steps) steps->read(err);
+    std::fclose(err);
+    if (!ok || !keep) return ok;
+    took["total"] = took["create"] + took["start"] + took["run to exit"] + took["delete"];
+    for (const auto& [phase, ms] : took) rt.phase[phase].push_back(ms);
+    return true;
+}
+
+int oci(const std::map<std::string, std::string>& opt, const std::vector<std::string>& given) {
+    const int runs = std::stoi(opt.at("runs"));
+    const int warmup = std::stoi(opt.at("warmup"));
+    if (!opt.count("bundle") || !opt.count("state")) die("oci needs --bundle DIR and --state DIR");
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);  // as conmon: each container becomes ours
+    std::vector<Runtime> all, runtimes;
+    for (const std::string& arg : given) {
+        const size_t eq = arg.find('=');
+        if (eq == std::string::npos || eq == 0)
+            die("oci: expected NAME=RUNTIME, not '" + arg + "'");
+        all.push_back({arg.substr(0, eq), arg.substr(eq + 1), {}, {}});
+    }
+    long n = 0;
+    for (Runtime& rt : all)  // the trial: a runtime that cannot run the bundle is missing
+        if (cycle(rt, opt, ++n, false, nullptr)) runtimes.push_back(rt);
+    for (int round = 0; round < warmup + runs; ++round) {
+        for (size_t k = 0; k < runtimes.size(); ++k) {
+            Runtime& rt = runtimes[(k + static_cast<size_t>(round)) % runtimes.size()];
+            if (!cycle(rt, opt, ++n, round >= warmup, nullptr)) die("oci: " + rt.error);
+        }
+        if (::isatty(2))
+            std::fprintf(stderr, "\rnslab-bench: round %d/%d", round + 1, warmup + runs);
+    }
+    if (::isatty(2)) std::fprintf(stderr, "\n");
+
+    std::ofstream csv(opt.at("csv"));
+    csv << "runtime,phase,runs,median_ms,p95_ms,min_ms,max_ms\n";
+    std::printf("%-12s %8s %8s %12s %8s %8s   %8s %8s %8s\n", "runtime", "create", "start",
+                "run to exit", "delete", "total", "p95", "min", "max");
+    for (const Runtime& rt : all) {
+        const Runtime* measured = nullptr;
+        for (const Runtime& r : runtimes)
+            if (r.name == rt.name) measured = &r;
+        if (!measured) {
+            std::printf("%-12s missing: %s\n", rt.name.c_str(), rt.error.c_str());
+            continue;
+        }
+        std::printf("%-12s", rt.name.c_str());
+        for (const char* phase : oci_phases) {
+            const Stats st = stats_of(measured->phase.at(phase));
+            csv << rt.name << ",\"" << phase << "\"," << measured->phase.at(phase).size() << ','
+                << st.median << ',' << st.p95 << ',' << st.min << ',' << st.max << '\n';
+            std::printf(" %*.2f", std::string(phase) == "run to exit" ? 12 : 8, st.median);
+        }
+        const Stats total = stats_of(measured->phase.at("total"));
+        std::printf("   %8.2f %8.2f %8.2f\n", total.p95, total.min, total.max);
+    }
+    std::printf(
+        "(medians of %d interleaved cycles after %d warm-up; total = the sum of one "
+        "cycle's four)\n",
+        runs, warmup);
+
+    if (!opt.count("timings-of")) return 0;
+    Runtime* own = nullptr;
+    for (Runtime& r : runtimes)
+        if (r.name == opt.at("timings-of")) own = &r;
+    if (!own) die("oci: --timings-of " + opt.at("timings-of") + ": no such runtime measured");
+    StepTimes steps;
+    Runtime timed_rt{own->name, own->path, {}, {}};
+    for (int run = 0; run < runs + 1; ++run) {
+        StepTimes* into = run == 0 ? nullptr : &steps;  // the first run warms up
+        if (!cycle(timed_rt, opt, ++n, run > 0, into)) die("oci: " + timed_rt.error);
+    }
+    const double until = stats_of(steps.times["= until created"]).median;
+    const double create = stats_of(timed_rt.phase["create"]).median;
+    std::printf("\n%s create --timings: where create's time goes, ms (%d runs)\n",
+                own->name.c_str(), runs);
+    std::printf("%-44s %8s %8s\n", "step", "median", "p95");
+    for (const std::string& name : steps.order) {
+        const Stats st = stats_of(steps.times[name]);
+        std::printf("%-44s %8.3f %8.3f\n", name.c_str(), st.median, st.p95);
+    }
+    std::printf("%-44s %8.3f\n", "create as the engine waits for it (wall)", create);
+    std::printf("%-44s %8.3f\n", "  after '= until created' (state file, exit)", create - until);
     return 0;
 }
 
@@ -439,7 +615,8 @@ int scale(const std::map<std::string, std::string>& opt, const std::vector<std::
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2) die("usage: nslab-bench latency|scale OPTIONS (see the top of nslab-bench.cpp)");
+    if (argc < 2)
+        die("usage: nslab-bench latency|steps|scale|oci OPTIONS (see the top of nslab-bench.cpp)");
     const std::string mode = argv[1];
     std::map<std::string, std::string> opt{{"runs", "20"},
                                            {"warmup", "3"},
@@ -461,6 +638,7 @@ int main(int argc, char** argv) {
         if (rest.empty()) die("steps needs -- ARGV");
         return steps(opt, rest);
     }
+    if (mode == "oci") return oci(opt, rest);
     if (mode == "scale") {
         if (rest.empty()) die("scale needs -- ARGV");
         return scale(opt, rest);

@@ -98,6 +98,7 @@ int create(const oci_state::Invocation& call) {
                          [](const std::string& path) { return sys::exists(path); });
     Config& cfg = bundle.config;
     cfg.pid_file = call.pid_file;
+    cfg.timings = call.timings;
 
     // One directory per id: mkdir(2) is the lock, so of two creates of one
     // id the second fails here and touches nothing of the first's.
@@ -199,7 +200,9 @@ int oci_main(int argc, const char* const* argv) {
                   << " [--root DIR] [--log FILE] [--log-format text|json] COMMAND [OPTION]... ID\n"
                      "An OCI runtime (the runtime spec's operations) over labs 01-11.\n\n"
                      "Commands:\n"
-                     "  create [--bundle DIR] [--pid-file FILE] ID   set up, wait before exec\n"
+                     "  create [--bundle DIR] [--pid-file FILE] [--timings] ID\n"
+                     "                                               set up, wait before exec;\n"
+                     "                                               --timings: each step's time\n"
                      "  start ID                                     let it exec\n"
                      "  state ID                                     the spec's state, as JSON\n"
                      "  kill ID [SIGNAL]                             signal it (default TERM)\n"

@@ -29,6 +29,7 @@ constexpr Option options[] = {
     {"", "log-format", 0, true},     {"", "version", 'v', false},
     {"", "help", 'h', false},        {"create", "bundle", 'b', true},
     {"create", "pid-file", 0, true}, {"delete", "force", 'f', false},
+    {"create", "timings", 0, false},  // nslab's own: the set-up steps' times (bench/oci)
 };
 
 const Option* find_option(std::string_view command, std::string_view arg) {
@@ -56,6 +57,7 @@ void set(Invocation& out, std::string_view name, const std::string& value) {
     if (name == "bundle") out.bundle = value;
     if (name == "pid-file") out.pid_file = value;
     if (name == "force") out.force = true;
+    if (name == "timings") out.timings = true;
     if ((name == "root" || name == "bundle" || name == "pid-file" || name == "log") &&
         value.empty())
         throw UsageError("--" + std::string(name) + " needs a path");

@@ -316,6 +316,9 @@ TEST(OciInvocation, PodmansCommandLines) {
     EXPECT_EQ(parse_invocation({"kill", "c1"}).signal, SIGTERM);
     EXPECT_TRUE(parse_invocation({"delete", "--force", "c1"}).force);
     EXPECT_TRUE(parse_invocation({"delete", "-f", "c1"}).force);
+    EXPECT_TRUE(parse_invocation({"create", "--timings", "c1"}).timings);  // bench/oci's
+    EXPECT_FALSE(parse_invocation({"create", "c1"}).timings);
+    EXPECT_THROW(parse_invocation({"start", "--timings", "c1"}), UsageError);  // create's
     EXPECT_TRUE(parse_invocation({"--version"}).version);
     EXPECT_EQ(parse_invocation({"kill", "--", "c1", "9"}).signal, SIGKILL);
     EXPECT_THROW(parse_invocation({"create", "--bogus", "c1"}), UsageError);

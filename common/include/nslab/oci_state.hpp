@@ -28,6 +28,7 @@ struct Invocation {
     std::string id;
     std::string bundle = ".";  // create --bundle (-b)
     std::string pid_file;      // create --pid-file
+    bool timings = false;      // create --timings: each set-up step's time, on stderr
     bool force = false;        // delete --force (-f)
     int signal = 15;           // kill's SIGNAL (default SIGTERM)
 };

@@ -54,8 +54,10 @@ void wait_for_start(int fifo) {
 
 void release(const std::string& fifo_path, const Process& process) {
     // TODO step 2: let the waiting container go, and return only once it
-    // has gone; never wait forever for one whose process died (man 7 fifo,
-    // man 2 poll, man 2 pidfd_open). After this, status_of says running.
+    // has gone; never wait forever for one whose process died, and never
+    // take a command that ran and ended at once for one that died first
+    // (man 7 fifo, man 2 poll, man 2 pidfd_open). After this, status_of
+    // says running.
     (void)fifo_path;
     (void)process;
     (void)hold;

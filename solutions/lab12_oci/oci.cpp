@@ -71,12 +71,14 @@ void wait_for_start(int fifo) {
 }
 
 void release(const std::string& fifo_path, const Process& process) {
-    // Step 2: open the FIFO for reading without blocking (the container may
-    // have died: no writer would ever come), then wait for its byte while
-    // its process lives.
-    Fd reader = sys::open(fifo_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    // Step 2: hold the process first: once the FIFO is open for reading the
+    // container runs, and a short command may end, and be reaped, before
+    // our next call. Then open the FIFO without blocking (the container may
+    // have died: no writer would ever come) and wait for its byte while
+    // its process lives; the byte stays in the FIFO after it has gone.
     std::optional<Fd> pidfd = hold(process);
     if (!pidfd) throw std::runtime_error("its process has exited before it was started");
+    Fd reader = sys::open(fifo_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     pollfd waits[2] = {{reader.get(), POLLIN, 0}, {pidfd->get(), POLLIN, 0}};
     for (;;) {
         int ready = ::poll(waits, 2, -1);

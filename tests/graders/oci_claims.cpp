@@ -52,6 +52,21 @@ std::vector<std::string> cgroup_mounts() {
 
 // One bundle and one state root of its own, removed at the end with
 // whatever container is left (delete --force).
+// ARGV run to its end, its stdin /dev/null: its exit status and output.
+Result run_to_end(const std::vector<std::string>& argv) {
+    Result r;
+    try {
+        nslab::command::Output o = nslab::command::run({.argv = argv,
+                                                        .in = nslab::command::Stream::null(),
+                                                        .out = nslab::command::Stream::pipe(),
+                                                        .err = nslab::command::Stream::pipe()});
+        r = {nslab::exit_status_of(o.status), o.out, o.err};
+    } catch (const std::exception& e) {
+        r.err = e.what();
+    }
+    return r;
+}
+
 class Bundle {
   public:
     explicit Bundle(const std::vector<std::string>& args) {
@@ -182,6 +197,48 @@ TEST(Oci, CreateStopsBeforeExecAndStartLetsItRun) {
         << note("the command runs once start returned", "its output: '" + b.output() + "'");
     Result again = b.oci({"start"}, {b.id});
     EXPECT_NE(again.status, 0) << note("a second start refused", "exit status 0");
+}
+
+// A command that ends at once was started: it did not die first. From the
+// moment `start` opens the FIFO the container runs, so the process must be
+// held (its pidfd) before that open. strace delays start's pidfd_open(2)
+// by 300 ms: in the wrong order the command runs and ends inside that
+// delay, and `start` takes it for one that died before it was started; in
+// the right order the delay only makes `start` slower. (Without the delay
+// the wrong order fails about 1 podman run in 2 under load: a race that a
+// grader would catch only now and then.)
+TEST(Oci, StartReleasesACommandThatEndsAtOnce) {
+    claim(2, "lab12 step 2 (start: hold the process, then open the FIFO)");
+    Bundle b({"/bin/echo", "ran and ended"});
+    Result created = b.create();
+    ASSERT_EQ(created.status, 0) << ran(created, 0);
+    const pid_t pid = b.pid();
+    ASSERT_GT(pid, 0) << note("state gives the container's PID after create", "pid 0");
+    const std::vector<std::string> argv = {"strace",
+                                           "-f",
+                                           "-qq",
+                                           "-o",
+                                           "/dev/null",
+                                           "-e",
+                                           "signal=none",
+                                           "-e",
+                                           "trace=pidfd_open",
+                                           "-e",
+                                           "inject=pidfd_open:delay_enter=300000",
+                                           lab_executable(lab()),
+                                           "--root",
+                                           b.root(),
+                                           "start",
+                                           b.id};
+    const Result started = run_to_end(argv);
+    ASSERT_NE(started.status, 127)
+        << note("strace installed (sudo ./nslab setup installs it)", "strace: " + started.err);
+    EXPECT_EQ(started.status, 0)
+        << "start of a command that ends at once (its pidfd_open delayed 300 ms)"
+        << ran(started, 0);
+    EXPECT_TRUE(b.output_has("ran and ended"))
+        << note("the command ran once start returned", "its output: '" + b.output() + "'");
+    EXPECT_EQ(b.wait_exit(pid), 0) << "the grader, its subreaper, reaps it: exit status 0";
 }
 
 TEST(Oci, StateGoesCreatedRunningStopped) {
@@ -349,27 +406,13 @@ const PodmanImage& podman_image() {
     return image;
 }
 
-struct Ran {
-    int status = -1;
-    std::string out, err;
-};
-
 // `podman --runtime RUNTIME ARGS...` (at most 60 s): what it printed and
 // its exit status. conmon, podman's container monitor, double-forks: when
 // this grader is a subreaper it is reparented here, and reaped here.
-Ran podman(const std::string& runtime, const std::vector<std::string>& args) {
+Result podman(const std::string& runtime, const std::vector<std::string>& args) {
     std::vector<std::string> argv = {"timeout", "-s", "KILL", "60", "podman", "--runtime", runtime};
     argv.insert(argv.end(), args.begin(), args.end());
-    Ran r;
-    try {
-        nslab::command::Output o = nslab::command::run({.argv = argv,
-                                                        .in = nslab::command::Stream::null(),
-                                                        .out = nslab::command::Stream::pipe(),
-                                                        .err = nslab::command::Stream::pipe()});
-        r = {nslab::exit_status_of(o.status), o.out, o.err};
-    } catch (const std::exception& e) {
-        r.err = e.what();
-    }
+    Result r = run_to_end(argv);
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {}
     return r;
 }
@@ -400,8 +443,8 @@ std::string last_line(const std::string& text) {
 void same_as_runc(const std::string& what, const std::vector<std::string>& options,
                   const std::vector<std::string>& command) {
     SCOPED_TRACE("podman run " + what);
-    const Ran runc = podman("runc", run_rm(options, command));
-    const Ran ours = podman(lab_executable(lab()), run_rm(options, command));
+    const Result runc = podman("runc", run_rm(options, command));
+    const Result ours = podman(lab_executable(lab()), run_rm(options, command));
     EXPECT_TRUE(ours.status == runc.status)
         << "podman run " << what << " ends as it does with runc"
         << note("exit status " + status_text(runc.status) + " (runc)",
@@ -486,7 +529,7 @@ std::vector<std::string> detached_lifecycle(const std::string& runtime, const st
                                     podman_image().name};
     run.insert(run.end(), waits.begin(), waits.end());
     std::vector<std::string> steps;
-    const Ran started = podman(runtime, run);
+    const Result started = podman(runtime, run);
     steps.push_back("run -d: exit status " + std::to_string(started.status) +
                     (started.status ? ", " + last_line(started.err) : ""));
     std::string logs;
@@ -498,14 +541,14 @@ std::vector<std::string> detached_lifecycle(const std::string& runtime, const st
     const std::string status =
         podman(runtime, {"ps", "--filter", "name=^" + name + "$", "--format", "{{.Status}}"}).out;
     steps.push_back("ps: " + status.substr(0, status.find(' ')));  // "Up", without how long
-    const Ran stopped = podman(runtime, {"stop", "-t", "10", name});
+    const Result stopped = podman(runtime, {"stop", "-t", "10", name});
     steps.push_back("stop: exit status " + std::to_string(stopped.status) +
                     (stopped.status ? ", " + last_line(stopped.err) : ""));
     steps.push_back(
         "exit code: " +
         one_line(podman(runtime, {"inspect", "--format", "{{.State.ExitCode}}", name}).out));
     steps.push_back("logs: " + one_line(podman(runtime, {"logs", name}).out));
-    const Ran removed = podman(runtime, {"rm", name});
+    const Result removed = podman(runtime, {"rm", name});
     steps.push_back("rm: exit status " + std::to_string(removed.status));
     podman(runtime, {"rm", "-f", "-t", "0", name});  // whatever failed above: nothing is left
     return steps;

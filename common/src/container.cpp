@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -28,6 +29,7 @@
 #include "nslab/cgroup_v1.hpp"
 #include "nslab/cgroupfs.hpp"
 #include "nslab/command.hpp"
+#include "nslab/console.hpp"
 #include "nslab/errors.hpp"
 #include "nslab/exec_plan.hpp"
 #include "nslab/idmap.hpp"
@@ -87,6 +89,8 @@ unsigned long namespace_flags(const Config& cfg) {
     if (cfg.has(Layer::uts)) flags |= uts::clone_flags();
     if (cfg.has(Layer::net)) flags |= net::clone_flags();
     if (cfg.has(Layer::ipc)) flags |= ipc::clone_flags();
+    for (const JoinedNamespace& ns : cfg.joined)
+        flags &= ~static_cast<unsigned long>(ns.type);  // lab 12: joined, not made
     return flags;
 }
 
@@ -188,6 +192,22 @@ void apply_image_environment(const Config& cfg) {
     }
 }
 
+// Lab 12: linux.namespaces[].path, each joined by the fd the runtime
+// opened and checked (setns(2)); the clone made none of these types.
+void join_namespaces(const Config& cfg) {
+    for (const JoinedNamespace& ns : cfg.joined) {
+        sys::setns(ns.fd, ns.type);
+        ::close(ns.fd);
+    }
+}
+
+// Lab 12: process.terminal, in the container's own /dev/pts; the socket
+// to the engine is closed once the pty's master has gone over it.
+void attach_console(const Config& cfg) {
+    console::attach_new_pty(cfg.console_socket, cfg.console_size);
+    ::close(cfg.console_socket);
+}
+
 // Lab 12: the bundle's process.rlimits, while the capabilities may still
 // raise a hard limit (CAP_SYS_RESOURCE); a refusal is one line, as runc's.
 void set_rlimits(const Config& cfg) {
@@ -279,9 +299,12 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net,
             user::in_child();
             sys::prctl(PR_SET_PDEATHSIG, SIGKILL);  // again: a new euid cleared it (prctl(2))
         });
+        step("oci: join the config's namespaces", !cfg.joined.empty(),
+             [&] { join_namespaces(cfg); });  // network, uts, ipc by path: before we use them
         step("time namespace (inside)", cfg.has(Layer::time) && time_plan::made_by_child(cfg),
              [&] { time_inside(cfg); });  // with --userns: a time namespace it owns, entered
-        step("net: lo, eth0 address, route", Layer::net, [&] { net::in_child(cfg, net); });
+        step("net: lo, eth0 address, route", cfg.has(Layer::net) && !cfg.joins(CLONE_NEWNET),
+             [&] { net::in_child(cfg, net); });  // a joined one is left as it is
         std::vector<Fd> binds;  // lab 12: a bundle's binds, reachable after pivot_root only so
         step("oci: open the bundle's binds", !cfg.mounts.empty(),
              [&] { binds = mount_plan::open_extra_mounts(cfg); });
@@ -299,6 +322,8 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net,
         });
         step("cgroup: namespace, cgroupfs", Layer::cgroup, [&] { cgroup::in_child(); });
         step("ipc: mqueue", Layer::ipc, [&] { ipc::in_child(); });
+        step("oci: console (a new pty)", cfg.terminal,
+             [&] { attach_console(cfg); });  // after pivot_root: the container's /dev/pts
         step("image: Env, WorkingDir", !cfg.env.empty() || !cfg.working_dir.empty(),
              [&] { apply_image_environment(cfg); });  // --image's config, or a bundle's
         step("oci: rlimits", !cfg.rlimits.empty(), [&] { set_rlimits(cfg); });

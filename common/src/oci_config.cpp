@@ -1,5 +1,6 @@
 #include "nslab/oci_config.hpp"
 
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 
@@ -282,9 +283,25 @@ void read_capabilities(const json& process, Config& cfg) {
 void read_process(const json& doc, Config& cfg) {
     const json& process = need(doc, "process", "process", json::value_t::object);
     check_fields(process, "process.", process_fields, process_refused);
-    if (process.contains("terminal") && process["terminal"].is_boolean() &&
-        process["terminal"].get<bool>())
-        throw Refused("process.terminal", "true needs a console socket, which nslab lacks yet");
+    // A pty of the container's own devpts becomes the command's terminal;
+    // create sends its master to --console-socket (console.hpp).
+    if (process.contains("terminal")) {
+        if (!process["terminal"].is_boolean())
+            throw Refused("process.terminal", "expected true or false");
+        cfg.terminal = process["terminal"].get<bool>();
+    }
+    if (process.contains("consoleSize") && !empty_value(process["consoleSize"])) {
+        const json& size = process["consoleSize"];
+        if (!size.is_object()) throw Refused("process.consoleSize", "expected an object");
+        auto side = [&](const char* key) {
+            const std::string field = std::string("process.consoleSize.") + key;
+            const std::uint64_t value =
+                unsigned_of(need(size, field, key, json::value_t::number_unsigned), field);
+            if (value > 0xffff) throw Refused(field, "above 65535");
+            return static_cast<unsigned>(value);
+        };
+        cfg.console_size = std::pair{side("height"), side("width")};
+    }
     cfg.command =
         strings_of(need(process, "process.args", "args", json::value_t::array), "process.args");
     if (cfg.command.empty()) throw Refused("process.args", "empty: nothing to run");
@@ -400,10 +417,22 @@ void read_namespaces(const json& linux, Config& cfg) {
                                                     "uts", "user",    "cgroup"};
         if (type == "time") throw Refused(field + ".type", "time: nslab's lab 12 makes none");
         if (!known.count(type)) throw Refused(field + ".type", "unknown namespace type " + type);
-        if (ns.contains("path") && !empty_value(ns["path"]))
-            throw Refused(field + ".path",
-                          "joining an existing " + type + " namespace is not supported yet");
         types.insert(type);
+        if (!ns.contains("path") || empty_value(ns["path"])) continue;
+        // Joined with setns(2) instead of made: only where no layer needs
+        // a namespace of its own. PID 1 of a new PID namespace (lab 01), the
+        // root lab 02 pivots to, lab 05's maps and lab 06's cgroup root are
+        // made, not found.
+        static const std::map<std::string, int> joinable = {
+            {"network", CLONE_NEWNET}, {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC}};
+        const auto joined = joinable.find(type);
+        if (joined == joinable.end())
+            throw Refused(field + ".path", "joining an existing " + type +
+                                               " namespace: nslab makes its own (only network, "
+                                               "uts and ipc are joined by path)");
+        const std::string path = text_of(ns["path"], field + ".path");
+        if (path.front() != '/') throw Refused(field + ".path", path + ": not an absolute path");
+        cfg.joined.push_back({joined->second, path, field + ".path", -1});
     }
     // New ones of the other types are always made: more isolated than
     // asked, never less. Without pid or mount nslab cannot build at all.
@@ -412,6 +441,13 @@ void read_namespaces(const json& linux, Config& cfg) {
             throw Refused("linux.namespaces",
                           std::string("no ") + needed + " namespace: nslab always makes one");
     cfg.userns = types.count("user") > 0;
+    // The container's process is cloned into its new user namespace at
+    // once, and from there it holds no capability over the host's
+    // namespaces: setns(2) of a host path would fail (EPERM).
+    if (cfg.userns && !cfg.joined.empty())
+        throw Refused(cfg.joined.front().field,
+                      "a namespace joined by path with a new user namespace: nslab cannot "
+                      "(the clone enters the user namespace first)");
     cfg.uid_map = id_map_of(linux, "uidMappings");
     cfg.gid_map = id_map_of(linux, "gidMappings");
     if (!cfg.userns && (!cfg.uid_map.empty() || !cfg.gid_map.empty()))

@@ -5,17 +5,23 @@
 #include "nslab/oci_main.hpp"
 
 #include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "nslab/cgroupfs.hpp"
 #include "nslab/cli.hpp"
+#include "nslab/console.hpp"
 #include "nslab/container.hpp"
 #include "nslab/errors.hpp"
 #include "nslab/layers/oci.hpp"
@@ -49,6 +55,10 @@ oci::Process process_of(const oci_state::Saved& saved) {
     return {saved.pid, saved.start_time};
 }
 
+const char* namespace_name(int type) {
+    return type == CLONE_NEWNET ? "network" : type == CLONE_NEWUTS ? "uts" : "ipc";
+}
+
 const char* status_name(oci::Status status) {
     switch (status) {
         case oci::Status::created:
@@ -79,6 +89,37 @@ void remove_state_dir(const Paths& paths) {
     if (::rmdir(paths.dir.c_str()) != 0 && errno != ENOENT) sys::fail("rmdir(" + paths.dir + ")");
 }
 
+// linux.namespaces[].path: each opened now, while the host's paths are
+// ours, and checked to be a namespace of its type (ioctl_ns(2),
+// NS_GET_NSTYPE): a plain file or another type is refused by its field.
+std::vector<Fd> open_joined(Config& cfg) {
+    std::vector<Fd> fds;
+    for (JoinedNamespace& ns : cfg.joined) {
+        Fd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) throw oci_config::Refused(ns.field, ns.path + ": " + std::strerror(errno));
+        const int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
+        if (type != ns.type)
+            throw oci_config::Refused(ns.field, ns.path + ": not a " + namespace_name(ns.type) +
+                                                    " namespace (ioctl NS_GET_NSTYPE)");
+        ns.fd = fd.get();
+        fds.push_back(std::move(fd));
+    }
+    return fds;
+}
+
+// process.terminal and --console-socket go together, as runc has them:
+// create detaches, so the pty's master has nowhere to go but the socket.
+Fd console_of(const Config& cfg, const oci_state::Invocation& call) {
+    if (cfg.terminal && call.console_socket.empty())
+        throw oci_config::Refused("process.terminal",
+                                  "true needs --console-socket (create detaches: the pty's master "
+                                  "is sent there)");
+    if (!cfg.terminal && !call.console_socket.empty())
+        throw std::runtime_error("--console-socket " + call.console_socket +
+                                 ": process.terminal is not true, there is no pty to send");
+    return cfg.terminal ? console::connect(call.console_socket) : Fd();
+}
+
 Config base_config() {
     Config cfg;
     cfg.lab = lab_number;
@@ -99,6 +140,9 @@ int create(const oci_state::Invocation& call) {
     Config& cfg = bundle.config;
     cfg.pid_file = call.pid_file;
     cfg.timings = call.timings;
+    const Fd console = console_of(cfg, call);
+    const std::vector<Fd> joined = open_joined(cfg);
+    cfg.console_socket = console.get();
 
     // One directory per id: mkdir(2) is the lock, so of two creates of one
     // id the second fails here and touches nothing of the first's.
@@ -119,6 +163,7 @@ int create(const oci_state::Invocation& call) {
     Created created;
     const int status = run_container(cfg, &created);
     if (status != 0 || created.pid == 0) return status == 0 ? exit_status::runtime_failed : status;
+    if (console) console::wait_until_read(console.get(), std::chrono::seconds(5));
     const auto stat =
         procfs::parse_stat(sys::read_file("/proc/" + std::to_string(created.pid) + "/stat"));
     if (!stat)
@@ -200,8 +245,8 @@ int oci_main(int argc, const char* const* argv) {
                   << " [--root DIR] [--log FILE] [--log-format text|json] COMMAND [OPTION]... ID\n"
                      "An OCI runtime (the runtime spec's operations) over labs 01-11.\n\n"
                      "Commands:\n"
-                     "  create [--bundle DIR] [--pid-file FILE] [--timings] ID\n"
-                     "                                               set up, wait before exec;\n"
+                     "  create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK]\n"
+                     "         [--timings] ID                        set up, wait before exec;\n"
                      "                                               --timings: each step's time\n"
                      "  start ID                                     let it exec\n"
                      "  state ID                                     the spec's state, as JSON\n"

@@ -25,11 +25,16 @@ struct Option {
     bool value;
 };
 constexpr Option options[] = {
-    {"", "root", 0, true},           {"", "log", 0, true},
-    {"", "log-format", 0, true},     {"", "version", 'v', false},
-    {"", "help", 'h', false},        {"create", "bundle", 'b', true},
-    {"create", "pid-file", 0, true}, {"delete", "force", 'f', false},
+    {"", "root", 0, true},
+    {"", "log", 0, true},
+    {"", "log-format", 0, true},
+    {"", "version", 'v', false},
+    {"", "help", 'h', false},
+    {"create", "bundle", 'b', true},
+    {"create", "pid-file", 0, true},
+    {"delete", "force", 'f', false},
     {"create", "timings", 0, false},  // nslab's own: the set-up steps' times (bench/oci)
+    {"create", "console-socket", 0, true},
 };
 
 const Option* find_option(std::string_view command, std::string_view arg) {
@@ -58,7 +63,9 @@ void set(Invocation& out, std::string_view name, const std::string& value) {
     if (name == "pid-file") out.pid_file = value;
     if (name == "force") out.force = true;
     if (name == "timings") out.timings = true;
-    if ((name == "root" || name == "bundle" || name == "pid-file" || name == "log") &&
+    if (name == "console-socket") out.console_socket = value;
+    if ((name == "root" || name == "bundle" || name == "pid-file" || name == "log" ||
+         name == "console-socket") &&
         value.empty())
         throw UsageError("--" + std::string(name) + " needs a path");
 }

@@ -125,6 +125,18 @@ void make_fixtures() {
     std::ofstream(fix + "/seccomp-unknown-action.json")
         << R"({"defaultAction": "SCMP_ACT_MAYBE", "syscalls": []})";
     std::ofstream(fix + "/seccomp-malformed.json") << R"({"defaultAction": "SCMP_ACT_ALLOW", )";
+    // Lab 12's bundles: bundle-NAME/config.json, the build's rootfs as root.
+    auto bundle = [&](const std::string& name, const std::string& process,
+                      const std::string& namespaces) {
+        sys::mkdir_p(fix + "/bundle-" + name, 0755);
+        std::ofstream(fix + "/bundle-" + name + "/config.json")
+            << R"({"ociVersion": "1.0.2", "root": {"path": ")" << rootfs.string()
+            << R"("}, "process": {"args": ["/bin/true"], "cwd": "/")" << process
+            << R"(}, "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"})" << namespaces
+            << "]}}";
+    };
+    bundle("terminal", R"(, "terminal": true)", "");
+    bundle("nspath", "", R"(, {"type": "network", "path": ")" + fix + R"(/file"})");
     // `nslab image build`'s bad Dockerfiles and contexts: build-NAME/.
     auto context = [&](const std::string& name, const std::string& dockerfile) {
         sys::mkdir_p(fix + "/build-" + name, 0755);

@@ -3,12 +3,19 @@
 // rootfs). The grader plays conmon: a subreaper, so the container's process
 // becomes its child once `create` has exited, and it reaps it.
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -108,13 +115,16 @@ class Bundle {
     }
 
     // create: its output and the container's go to files, since the
-    // container keeps them open after create has exited.
-    Result create() {
+    // container keeps them open after create has exited. `options` go
+    // before the id (--console-socket SOCK).
+    Result create(const std::vector<std::string>& options = {}) {
         std::ofstream(dir_.path() + "/config.json", std::ios::trunc) << config_.dump();
         nslab::Fd out = nslab::sys::open(dir_.path() + "/out", O_WRONLY | O_CREAT | O_TRUNC, 0644);
         nslab::Fd err = nslab::sys::open(dir_.path() + "/err", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        std::vector<std::string> argv{lab_executable(lab()), "--root", root(), "create", "--bundle",
-                                      dir_.path(),           "--",     id};
+        std::vector<std::string> argv{
+            lab_executable(lab()), "--root", root(), "create", "--bundle", dir_.path()};
+        argv.insert(argv.end(), options.begin(), options.end());
+        argv.insert(argv.end(), {"--", id});
         Result r;
         try {
             nslab::command::Child child =
@@ -375,6 +385,109 @@ TEST(Oci, ConfigsSysctlMountsAndMaskedPathsHoldInside) {
 
 namespace {
 
+// A unix socket the grader listens on, as conmon does for --console-socket,
+// and the one fd a runtime sends over it (SCM_RIGHTS, unix(7)).
+class ConsoleSocket {
+  public:
+    ConsoleSocket() {
+        listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path().c_str());
+        if (!listener_ ||
+            ::bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+            ::listen(listener_.get(), 1) != 0)
+            ADD_FAILURE() << note("a unix socket to listen on at " + path(), std::strerror(errno));
+    }
+    std::string path() const { return dir_.path() + "/console.sock"; }
+
+    // The fd of the first message of the first connection (-1: none in 10 s).
+    nslab::Fd receive() {
+        pollfd ready = {listener_.get(), POLLIN, 0};
+        if (::poll(&ready, 1, 10000) != 1) return nslab::Fd();
+        nslab::Fd peer(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        ready = {peer.get(), POLLIN, 0};
+        if (!peer || ::poll(&ready, 1, 10000) != 1) return nslab::Fd();
+        char name[256] = {};
+        iovec bytes{name, sizeof name - 1};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        msghdr message{};
+        message.msg_iov = &bytes;
+        message.msg_iovlen = 1;
+        message.msg_control = control;
+        message.msg_controllen = sizeof control;
+        if (::recvmsg(peer.get(), &message, MSG_CMSG_CLOEXEC) <= 0) return nslab::Fd();
+        cmsghdr* rights = CMSG_FIRSTHDR(&message);
+        if (!rights || rights->cmsg_type != SCM_RIGHTS) return nslab::Fd();
+        int fd = -1;
+        std::memcpy(&fd, CMSG_DATA(rights), sizeof fd);
+        name_ = name;
+        return nslab::Fd(fd);
+    }
+    const std::string& name() const { return name_; }  // the message's bytes
+
+  private:
+    TempDir dir_;
+    nslab::Fd listener_;
+    std::string name_;
+};
+
+// All a pty's master reads until its replica's last holder is gone (EIO)
+// or 10 s have passed.
+std::string read_all(int master) {
+    std::string text;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        pollfd ready = {master, POLLIN, 0};
+        if (::poll(&ready, 1, 200) != 1) continue;
+        char buffer[4096];
+        const ssize_t n = ::read(master, buffer, sizeof buffer);
+        if (n <= 0) break;
+        text.append(buffer, static_cast<size_t>(n));
+    }
+    return text;
+}
+
+}  // namespace
+
+TEST(Oci, ConsoleSocketGetsThePtyOfTheContainersStdio) {
+    claim(2, "lab12 handout: config.json");
+    Bundle b({"/bin/sh", "-c",
+              "test -t 0 && test -t 1 && test -t 2 && echo stdio: a terminal; tty; stty size"});
+    b.config()["process"]["terminal"] = true;
+    b.config()["process"]["consoleSize"] = {{"height", 33}, {"width", 101}};
+    ConsoleSocket console;
+    Result created = b.create({"--console-socket", console.path()});
+    ASSERT_EQ(created.status, 0) << ran(created, 0);
+    nslab::Fd master = console.receive();
+    ASSERT_TRUE(master) << note(
+        "create sends one fd over --console-socket (SCM_RIGHTS), the pty's master",
+        "none came in 10 s");
+    unsigned number = 0;
+    EXPECT_EQ(::ioctl(master.get(), TIOCGPTN, &number), 0)
+        << note("the fd is a pty's master (ioctl TIOCGPTN)", std::strerror(errno));
+    struct stat pty {
+    }, host{};
+    ::fstat(master.get(), &pty);
+    ::stat("/dev/pts/ptmx", &host);
+    EXPECT_NE(pty.st_dev, host.st_dev)
+        << note("a pty of the container's own devpts, not the host's /dev/pts",
+                "the master is on the host's devpts");
+    const pid_t pid = b.pid();
+    Result started = b.oci({"start"}, {b.id});
+    ASSERT_EQ(started.status, 0) << ran(started, 0);
+    const std::string out = read_all(master.get());
+    EXPECT_EQ(b.wait_exit(pid), 0) << note("the command exits 0", one_line(out));
+    EXPECT_HAS(out, "stdio: a terminal") << "its fds 0, 1 and 2 are the pty (test -t)";
+    EXPECT_HAS(out, "/dev/pts/" + std::to_string(number))
+        << "tty names the pty whose master came over the socket";
+    EXPECT_HAS(out, "33 101") << "process.consoleSize is the pty's size (stty size: rows cols)";
+    EXPECT_TRUE(b.output().empty())
+        << note("nothing on create's own stdout: the pty took it", one_line(b.output()));
+}
+
+namespace {
+
 // The busybox rootfs as a podman image, once per grader run, removed at
 // its end; "" (and the reason in `why`) when podman or runc is missing.
 struct PodmanImage {
@@ -440,11 +553,11 @@ std::string last_line(const std::string& text) {
 
 // One scenario side by side: podman with runc, then with lab12_oci, the
 // same image and options; the exit status and the output must agree.
-void same_as_runc(const std::string& what, const std::vector<std::string>& options,
-                  const std::vector<std::string>& command) {
+// Returns what lab12_oci's run gave.
+Result same_args_as_runc(const std::string& what, const std::vector<std::string>& args) {
     SCOPED_TRACE("podman run " + what);
-    const Result runc = podman("runc", run_rm(options, command));
-    const Result ours = podman(lab_executable(lab()), run_rm(options, command));
+    const Result runc = podman("runc", args);
+    const Result ours = podman(lab_executable(lab()), args);
     EXPECT_TRUE(ours.status == runc.status)
         << "podman run " << what << " ends as it does with runc"
         << note("exit status " + status_text(runc.status) + " (runc)",
@@ -452,6 +565,12 @@ void same_as_runc(const std::string& what, const std::vector<std::string>& optio
     EXPECT_TRUE(ours.out == runc.out)
         << "podman run " << what << " prints what it prints with runc"
         << note("'" + one_line(runc.out) + "' (runc)", "'" + one_line(ours.out) + "'");
+    return ours;
+}
+
+void same_as_runc(const std::string& what, const std::vector<std::string>& options,
+                  const std::vector<std::string>& command) {
+    same_args_as_runc(what, run_rm(options, command));
 }
 
 #define REQUIRE_PODMAN()                                                            \
@@ -567,4 +686,50 @@ TEST(Oci, PodmanDetachedContainerAsWithRunc) {
         EXPECT_TRUE(ours[i] == runc[i])
             << "podman run -d, logs, ps, stop (its TERM trap exits 3), inspect, logs, rm: step "
             << i + 1 << " as with runc" << note(runc[i] + " (runc)", ours[i]);
+}
+
+TEST(Oci, PodmanTtyAsWithRunc) {
+    claim(1, "lab12 handout: podman drives lab12_oci");
+    REQUIRE_PODMAN();
+    // -t: conmon listens on a console socket and the runtime sends it the
+    // pty's master; the container's stdio is the pty, whatever podman's own is.
+    same_as_runc(
+        "-t", {"-t"},
+        {"sh", "-c", "test -t 0 && test -t 1 && test -t 2 && echo stdio: a terminal; tty"});
+}
+
+TEST(Oci, PodmanNetworkNsPathAsWithRunc) {
+    claim(1, "lab12 handout: podman drives lab12_oci");
+    REQUIRE_PODMAN();
+    // A scratch network namespace, kept by a bind mount on a file of ours:
+    // a veth pair with both ends inside, so nothing leaves it.
+    TempDir dir;
+    const std::string path = dir.path() + "/net";
+    const std::string made = run_host(
+        "touch " + path + " && unshare --net=" + path + " true && nsenter --net=" + path +
+        " sh -c 'ip link set lo up && ip link add nslab-g0 type veth peer name nslab-g1 && "
+        "ip addr add 10.231.7.1/24 dev nslab-g0 && ip link set nslab-g0 up' && echo made");
+    nslab::ScopeGuard remove([&] { ::umount2(path.c_str(), MNT_DETACH); });
+    ASSERT_EQ(made, "made\n") << note("a scratch network namespace bound at " + path,
+                                      "unshare --net or ip failed");
+    struct stat ns {};
+    ::stat(path.c_str(), &ns);
+    const std::vector<std::string> args = {
+        "run",
+        "--rm",
+        "--network",
+        "ns:" + path,
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=4096:4096",
+        podman_image().name,
+        "sh",
+        "-c",
+        "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; ip -4 -o addr show nslab-g0 | "
+        "grep -o 'inet [0-9./]*'; readlink /proc/self/ns/net"};
+    const Result ours = same_args_as_runc("--network ns:PATH", args);
+    EXPECT_HAS(ours.out, "net:[" + std::to_string(ns.st_ino) + "]")
+        << "the container's /proc/self/ns/net is the namespace bound at the path (its inode)";
+    EXPECT_HAS(ours.out, "inet 10.231.7.1/24") << "the namespace's own address is seen inside";
 }

@@ -3,6 +3,7 @@
 // ids, signal names, the state file, and /proc/PID/stat. No root needed.
 #include <gtest/gtest.h>
 
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <csignal>
@@ -134,7 +135,9 @@ TEST(OciConfig, WhatNslabCannotHonourIsRefusedByName) {
         doc[json::json_pointer(pointer)] = std::move(value);
         return doc;
     };
-    EXPECT_EQ(refused_field(with("/process/terminal", true)), "process.terminal");
+    EXPECT_EQ(refused_field(with("/process/terminal", "yes")), "process.terminal");
+    EXPECT_EQ(refused_field(with("/process/consoleSize", {{"height", 24}})),
+              "process.consoleSize.width");
     EXPECT_EQ(refused_field(with("/process/oomScoreAdj", 5000)), "process.oomScoreAdj");
     EXPECT_EQ(refused_field(with("/process/apparmorProfile", "p")), "process.apparmorProfile");
     EXPECT_EQ(refused_field(with("/process/user/username", "daemon")), "process.user.username");
@@ -295,6 +298,40 @@ TEST(OciConfig, WhatPodmanAsksIsHonoured) {
     EXPECT_THROW(oci_config::read(doc.dump(), "/b", base, sources), oci_config::Refused);
 }
 
+// A terminal is taken (create sends its master to --console-socket); a
+// network, uts or ipc namespace named by path is joined; a path of a type
+// nslab makes itself, or beside a new user namespace, is refused by name.
+TEST(OciConfig, TerminalAndNamespacePathsAreTaken) {
+    json doc = spec_config();
+    doc["process"]["terminal"] = true;
+    doc["process"]["consoleSize"] = {{"height", 33}, {"width", 101}};
+    doc["linux"]["namespaces"][1]["path"] = "/run/netns/scratch";
+    doc["linux"]["namespaces"][3]["path"] = "/proc/7/ns/uts";
+    const Config cfg = read(doc).config;
+    EXPECT_TRUE(cfg.terminal);
+    EXPECT_EQ(cfg.console_size, (std::pair<unsigned, unsigned>{33, 101}));
+    ASSERT_EQ(cfg.joined.size(), 2u);
+    EXPECT_EQ(cfg.joined[0], (JoinedNamespace{CLONE_NEWNET, "/run/netns/scratch",
+                                              "linux.namespaces[1].path", -1}));
+    EXPECT_EQ(cfg.joined[1].type, CLONE_NEWUTS);
+    EXPECT_TRUE(cfg.joins(CLONE_NEWNET));
+    EXPECT_FALSE(cfg.joins(CLONE_NEWIPC));
+    EXPECT_FALSE(read(spec_config()).config.terminal);
+
+    for (const char* type : {"pid", "mount", "user", "cgroup"}) {
+        json other = spec_config();
+        other["linux"]["namespaces"].push_back({{"type", type}, {"path", "/proc/7/ns/x"}});
+        EXPECT_EQ(refused_field(other), "linux.namespaces[5].path") << type;
+    }
+    json relative = spec_config();
+    relative["linux"]["namespaces"][1]["path"] = "netns/x";
+    EXPECT_EQ(refused_field(relative), "linux.namespaces[1].path");
+    json with_user = spec_config();
+    with_user["linux"]["namespaces"][1]["path"] = "/run/netns/scratch";
+    with_user["linux"]["namespaces"].push_back({{"type", "user"}});
+    EXPECT_EQ(refused_field(with_user), "linux.namespaces[1].path");
+}
+
 TEST(OciConfig, NotJsonIsOneLine) {
     EXPECT_THROW(oci_config::read("{", "/b", Config{}, nothing_exists), oci_config::Refused);
     EXPECT_THROW(oci_config::read("[]", "/b", Config{}, nothing_exists), oci_config::Refused);
@@ -320,6 +357,9 @@ TEST(OciInvocation, PodmansCommandLines) {
     EXPECT_FALSE(parse_invocation({"create", "c1"}).timings);
     EXPECT_THROW(parse_invocation({"start", "--timings", "c1"}), UsageError);  // create's
     EXPECT_TRUE(parse_invocation({"--version"}).version);
+    EXPECT_EQ(parse_invocation({"create", "--console-socket", "/run/c.sock", "c1"}).console_socket,
+              "/run/c.sock");
+    EXPECT_THROW(parse_invocation({"create", "--console-socket=", "c1"}), UsageError);
     EXPECT_EQ(parse_invocation({"kill", "--", "c1", "9"}).signal, SIGKILL);
     EXPECT_THROW(parse_invocation({"create", "--bogus", "c1"}), UsageError);
     EXPECT_THROW(parse_invocation({"start", "--force", "c1"}), UsageError);  // delete's

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nslab/labs.hpp"
@@ -64,6 +65,15 @@ struct Sysctl {
     std::string name;  // "net.ipv4.ip_forward"
     std::string value;
     bool operator==(const Sysctl&) const = default;
+};
+
+// One namespace of the config joined by its path (lab 12: linux.namespaces[].path).
+struct JoinedNamespace {
+    int type = 0;       // CLONE_NEWNET, CLONE_NEWUTS or CLONE_NEWIPC
+    std::string path;   // e.g. /run/netns/x, a bind mount of a namespace file
+    std::string field;  // "linux.namespaces[2].path", for a refusal
+    int fd = -1;        // open once the runtime has checked it (NS_GET_NSTYPE)
+    bool operator==(const JoinedNamespace&) const = default;
 };
 
 struct Config {
@@ -144,11 +154,24 @@ struct Config {
     std::optional<std::vector<std::string>> read_only_paths;
     int exec_fifo = -1;  // `create`: the set-up child waits on this FIFO (an O_PATH fd) until
                          // `start` opens it; -1: it runs at once (layers/oci.hpp)
+    // process.terminal: a new pty from the container's devpts, its replica the
+    // command's stdio; the master goes to console_socket (console.hpp)
+    bool terminal = false;
+    std::optional<std::pair<unsigned, unsigned>> console_size;  // process.consoleSize: rows, cols
+    int console_socket = -1;  // `create --console-socket`: a connected unix socket
+    // linux.namespaces[].path: a namespace joined (setns(2)) instead of made
+    std::vector<JoinedNamespace> joined;
 
     // Is this layer part of the running lab? (a join lab builds nothing.)
     bool has(Layer layer) const { return lab_has(lab, layer); }
     // Does the container get a user namespace? (lab 05's layer, with --userns)
     bool makes_userns() const { return has(Layer::user) && userns; }
+    // Is the namespace of this type joined by path rather than made? (lab 12)
+    bool joins(int type) const {
+        for (const JoinedNamespace& ns : joined)
+            if (ns.type == type) return true;
+        return false;
+    }
 };
 
 }  // namespace nslab

@@ -26,11 +26,12 @@ struct Invocation {
     bool help = false;
     std::string command;  // create, start, state, kill, delete
     std::string id;
-    std::string bundle = ".";  // create --bundle (-b)
-    std::string pid_file;      // create --pid-file
-    bool timings = false;      // create --timings: each set-up step's time, on stderr
-    bool force = false;        // delete --force (-f)
-    int signal = 15;           // kill's SIGNAL (default SIGTERM)
+    std::string bundle = ".";    // create --bundle (-b)
+    std::string pid_file;        // create --pid-file
+    std::string console_socket;  // create --console-socket: where the pty's master goes
+    bool timings = false;        // create --timings: each set-up step's time, on stderr
+    bool force = false;          // delete --force (-f)
+    int signal = 15;             // kill's SIGNAL (default SIGTERM)
 };
 
 // Throws UsageError: an unknown command or option, a missing id.

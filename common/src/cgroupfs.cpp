@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -252,6 +253,16 @@ void kill(const Host& host, const std::string& path) {
     // v1: the freezer cgroup of the same path (v2 freezes in place).
     const std::string freezer = host.directory("freezer", path);
     for (const std::string& hierarchy : host.hierarchies()) kill_all(hierarchy + path, freezer);
+}
+
+std::size_t signal_all(const std::string& path, int signal) {
+    std::set<pid_t> sent;
+    for (const std::string& hierarchy : host().hierarchies()) {
+        if (!sys::exists(hierarchy + path + "/cgroup.procs")) continue;
+        for (pid_t pid : procs(hierarchy + path))
+            if (!sent.count(pid) && ::kill(pid, signal) == 0) sent.insert(pid);  // ESRCH: gone
+    }
+    return sent.size();
 }
 
 void remove(const Host& host, const std::string& path) {

@@ -268,8 +268,17 @@ ExecFailure exec_in_place(const std::vector<std::string>& argv, const sigset_t& 
 
 }  // namespace command
 
+namespace {
+JoinedProcess joined;  // set_joined_process(): lab 12's exec only
+}  // namespace
+
+void set_joined_process(JoinedProcess hooks) {
+    joined = std::move(hooks);
+}
+
 void exec_or_exit(const Config& cfg, const sigset_t& original_mask) noexcept {
     try {
+        if (joined.in_child) joined.in_child();
         command::ExecFailure failed = command::exec_in_place(cfg.command, original_mask);
         std::fprintf(stderr, "%s: %s\n", cfg.program.c_str(), failed.what.c_str());
         ::_exit(exit_status_for_exec_error(failed.error));
@@ -281,6 +290,8 @@ void exec_or_exit(const Config& cfg, const sigset_t& original_mask) noexcept {
 
 // Raw kill(2) and waitpid(2): ESRCH and "not yet" are expected here.
 int wait_forwarding_signals(pid_t child) {
+    if (joined.after_fork)
+        if (std::optional<int> instead = joined.after_fork(child)) return *instead;
     const sigset_t signals = wait_loop_signals();
     for (;;) {
         siginfo_t info{};

@@ -151,6 +151,7 @@ namespace {
 
 // Docker's action names, with the errno an SCMP_ACT_ERRNO rule returns.
 std::uint32_t action_of(const std::string& file, const std::string& name, int error) {
+    // seccomp_action_names() lists these.
     if (name == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
     if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(static_cast<unsigned>(error));
     if (name == "SCMP_ACT_KILL" || name == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL_THREAD;
@@ -162,21 +163,36 @@ std::uint32_t action_of(const std::string& file, const std::string& name, int er
                      "SCMP_ACT_TRAP, SCMP_ACT_LOG)");
 }
 
+constexpr std::pair<const char*, scmp_compare> ops[] = {{"SCMP_CMP_NE", SCMP_CMP_NE},
+                                                        {"SCMP_CMP_LT", SCMP_CMP_LT},
+                                                        {"SCMP_CMP_LE", SCMP_CMP_LE},
+                                                        {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+                                                        {"SCMP_CMP_GE", SCMP_CMP_GE},
+                                                        {"SCMP_CMP_GT", SCMP_CMP_GT},
+                                                        {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
+
 scmp_compare op_of(const std::string& file, const std::string& name) {
-    static const std::pair<const char*, scmp_compare> ops[] = {
-        {"SCMP_CMP_NE", SCMP_CMP_NE},
-        {"SCMP_CMP_LT", SCMP_CMP_LT},
-        {"SCMP_CMP_LE", SCMP_CMP_LE},
-        {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-        {"SCMP_CMP_GE", SCMP_CMP_GE},
-        {"SCMP_CMP_GT", SCMP_CMP_GT},
-        {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
     for (const auto& [text, op] : ops)
         if (name == text) return op;
     throw UsageError("--seccomp " + file + ": unknown op '" + name + "'");
 }
 
 }  // namespace
+
+std::vector<std::string> seccomp_action_names() {
+    std::vector<std::string> names;
+    for (const char* name :
+         {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD",
+          "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP", "SCMP_ACT_LOG"})
+        names.emplace_back((action_of("", name, EPERM), name));  // it throws at a name it lacks
+    return names;
+}
+
+std::vector<std::string> seccomp_operator_names() {
+    std::vector<std::string> names;
+    for (const auto& [text, op] : ops) names.emplace_back(text);
+    return names;
+}
 
 std::string read_profile(const std::string& path) {
     try {

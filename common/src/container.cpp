@@ -282,6 +282,16 @@ void confine_before_exec(const Config& cfg) {
                              [&] { become_image_user(cfg); });
 }
 
+// The process's own settings, --image's config or a bundle's: the first
+// process's (child_main) and a joined one's (lab 12's exec) alike.
+void process_steps(const Config& cfg, Steps& step) {
+    step("image: Env, WorkingDir", !cfg.env.empty() || !cfg.working_dir.empty(),
+         [&] { apply_image_environment(cfg); });
+    step("oci: rlimits", !cfg.rlimits.empty(), [&] { set_rlimits(cfg); });
+    step("oci: oom_score_adj", cfg.oom_score_adj.has_value(), [&] { set_oom_score_adj(cfg); });
+    step("oci: umask", cfg.umask.has_value(), [&] { ::umask(*cfg.umask); });
+}
+
 // The container's first process. Nothing throws out of it: a failure is
 // reported to the parent over the sync pipe and the child exits 125.
 int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net,
@@ -324,12 +334,8 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net,
         step("ipc: mqueue", Layer::ipc, [&] { ipc::in_child(); });
         step("oci: console (a new pty)", cfg.terminal,
              [&] { attach_console(cfg); });  // after pivot_root: the container's /dev/pts
-        step("image: Env, WorkingDir", !cfg.env.empty() || !cfg.working_dir.empty(),
-             [&] { apply_image_environment(cfg); });  // --image's config, or a bundle's
-        step("oci: rlimits", !cfg.rlimits.empty(), [&] { set_rlimits(cfg); });
         step("oci: sysctl", !cfg.sysctls.empty(), [&] { set_sysctls(cfg); });
-        step("oci: oom_score_adj", cfg.oom_score_adj.has_value(), [&] { set_oom_score_adj(cfg); });
-        step("oci: umask", cfg.umask.has_value(), [&] { ::umask(*cfg.umask); });
+        process_steps(cfg, step);  // env, cwd, rlimits, oom score, umask
         step("confine: masked and read-only paths", Layer::confine,
              [&] { confine::mask_paths(cfg); });  // while we may still mount
         step("image: User", cfg.has(Layer::image) && !cfg.has(Layer::confine),
@@ -429,6 +435,16 @@ class PidFile {
 };
 
 }  // namespace
+
+void set_up_joined_process(const Config& cfg) {
+    Timings timings(false);
+    Steps step(cfg, timings);
+    step("oci: console (a new pty)", cfg.terminal, [&] { attach_console(cfg); });
+    process_steps(cfg, step);  // env, cwd, rlimits, oom score, umask
+    step("confine: capabilities, no_new_privs, seccomp", Layer::confine,
+         [&] { confine_before_exec(cfg); });
+    sys::prctl(PR_SET_PDEATHSIG, 0);  // lab 11's user change set it: outlive a runtime that left
+}
 
 int join_container(const Config& cfg) {
     const pid_t pid = exec_plan::target_pid(cfg);

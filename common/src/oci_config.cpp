@@ -111,20 +111,26 @@ struct Options {
     std::string data;
 };
 
+// The mount options read: flags, the defaults or times of access (nothing
+// to confine), the rest by name; `features` lists them all.
+constexpr std::pair<std::string_view, unsigned long> flag_mount_options[] = {
+    {"ro", MS_RDONLY}, {"nosuid", MS_NOSUID}, {"nodev", MS_NODEV}, {"noexec", MS_NOEXEC}};
+const std::set<std::string_view> plain_mount_options = {
+    "rw",         "suid",       "dev",         "exec",          "private", "rprivate",
+    "relatime",   "norelatime", "strictatime", "nostrictatime", "noatime", "atime",
+    "nodiratime", "diratime",   "async",       "defaults"};
+constexpr std::string_view other_mount_options[] = {"bind", "rbind", "tmpcopyup", "newinstance"};
+// The namespaces a config may list (never time: lab 12 makes none).
+const std::set<std::string> namespace_types = {"pid", "network", "mount", "ipc",
+                                               "uts", "user",    "cgroup"};
+
 Options options_of(const json& mount, const std::string& field) {
     Options out;
     if (!mount.contains("options")) return out;
-    static const std::pair<std::string_view, unsigned long> set[] = {
-        {"ro", MS_RDONLY}, {"nosuid", MS_NOSUID}, {"nodev", MS_NODEV}, {"noexec", MS_NOEXEC}};
-    // The defaults, or times of access: nothing to confine.
-    static const std::set<std::string_view> plain = {
-        "rw",         "suid",       "dev",         "exec",          "private", "rprivate",
-        "relatime",   "norelatime", "strictatime", "nostrictatime", "noatime", "atime",
-        "nodiratime", "diratime",   "async",       "defaults"};
     const std::vector<std::string> options = strings_of(mount["options"], field + ".options");
     for (const std::string& option : options) {
-        bool known = plain.count(option) > 0;
-        for (const auto& [name, flag] : set)
+        bool known = plain_mount_options.count(option) > 0;
+        for (const auto& [name, flag] : flag_mount_options)
             if (option == name) out.flags |= flag, known = true;
         if (option == "bind" || option == "rbind") {
             out.bind = known = true;
@@ -413,10 +419,9 @@ void read_namespaces(const json& linux, Config& cfg) {
         if (!ns.is_object()) throw Refused(field, "expected an object");
         const std::string type =
             text_of(need(ns, field + ".type", "type", json::value_t::string), field + ".type");
-        static const std::set<std::string> known = {"pid", "network", "mount", "ipc",
-                                                    "uts", "user",    "cgroup"};
         if (type == "time") throw Refused(field + ".type", "time: nslab's lab 12 makes none");
-        if (!known.count(type)) throw Refused(field + ".type", "unknown namespace type " + type);
+        if (!namespace_types.count(type))
+            throw Refused(field + ".type", "unknown namespace type " + type);
         types.insert(type);
         if (!ns.contains("path") || empty_value(ns["path"])) continue;
         // Joined with setns(2) instead of made: only where no layer needs
@@ -638,6 +643,32 @@ Bundle read(const std::string& text, const std::string& bundle_dir, const Config
             bundle.annotations[key] = text_of(value, "annotations." + key);
     }
     return bundle;
+}
+
+std::string features() {
+    json mount_options = json::array();
+    for (const auto& [name, flag] : flag_mount_options) mount_options.push_back(name);
+    for (std::string_view name : plain_mount_options) mount_options.push_back(name);
+    for (std::string_view name : other_mount_options) mount_options.push_back(name);
+    json capabilities = json::array();
+    for (caps::Cap cap : caps::all_known()) capabilities.push_back("CAP_" + caps::name_of(cap));
+    const json doc = {
+        {"ociVersionMin", "1.0.0"},
+        {"ociVersionMax", "1.2.0"},
+        {"hooks", json::array()},  // refused: top_refused
+        {"mountOptions", mount_options},
+        {"linux",
+         {{"namespaces", namespace_types},
+          {"capabilities", capabilities},
+          {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
+          {"seccomp",
+           {{"enabled", true},
+            {"actions", confine_plan::seccomp_action_names()},
+            {"operators", confine_plan::seccomp_operator_names()}}},
+          {"apparmor", {{"enabled", false}}},
+          {"selinux", {{"enabled", false}}}}},
+        {"annotations", {{"org.nslab.lab", "12"}}}};
+    return doc.dump(2) + "\n";
 }
 
 }  // namespace nslab::oci_config

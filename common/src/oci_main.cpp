@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -21,6 +22,7 @@
 
 #include "nslab/cgroupfs.hpp"
 #include "nslab/cli.hpp"
+#include "nslab/command.hpp"
 #include "nslab/console.hpp"
 #include "nslab/container.hpp"
 #include "nslab/errors.hpp"
@@ -36,13 +38,16 @@ namespace {
 
 constexpr int lab_number = 12;
 
+// ROOT/ID: state.json, the exec FIFO until `start`, and config.json, the
+// bundle's config as `create` read it (`exec` reads it again: an edit of
+// the bundle after create changes nothing, as with runc).
 struct Paths {
-    std::string dir, state, fifo;
+    std::string dir, state, fifo, config;
 };
 
 Paths paths_of(const oci_state::Invocation& call) {
     const std::string dir = call.root + "/" + call.id;
-    return {dir, dir + "/state.json", dir + "/exec.fifo"};
+    return {dir, dir + "/state.json", dir + "/exec.fifo", dir + "/config.json"};
 }
 
 oci_state::Saved load(const oci_state::Invocation& call) {
@@ -71,20 +76,24 @@ const char* status_name(oci::Status status) {
     return "stopped";
 }
 
+// A file that must not exist yet, written whole (mode 0600).
+void write_new_file(const std::string& path, const std::string& text) {
+    Fd file = sys::open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    const ssize_t written =
+        sys::check(::write(file.get(), text.data(), text.size()), "write(" + path + ")");
+    if (static_cast<size_t>(written) != text.size())
+        throw std::runtime_error("write(" + path + "): short write");
+}
+
 // The state file, whole or not at all: written beside, then renamed.
 void save(const Paths& paths, const oci_state::Saved& saved) {
     const std::string temporary = paths.state + ".new";
-    const std::string text = oci_state::to_json(saved);
-    Fd file = sys::open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    const ssize_t written =
-        sys::check(::write(file.get(), text.data(), text.size()), "write(" + temporary + ")");
-    if (static_cast<size_t>(written) != text.size())
-        throw std::runtime_error("write(" + temporary + "): short write");
+    write_new_file(temporary, oci_state::to_json(saved));
     sys::check(::rename(temporary.c_str(), paths.state.c_str()), "rename(" + paths.state + ")");
 }
 
 void remove_state_dir(const Paths& paths) {
-    for (const std::string& file : {paths.state, paths.fifo, paths.state + ".new"})
+    for (const std::string& file : {paths.state, paths.fifo, paths.state + ".new", paths.config})
         if (::unlink(file.c_str()) != 0 && errno != ENOENT) sys::fail("unlink(" + file + ")");
     if (::rmdir(paths.dir.c_str()) != 0 && errno != ENOENT) sys::fail("rmdir(" + paths.dir + ")");
 }
@@ -134,8 +143,9 @@ int create(const oci_state::Invocation& call) {
     const std::string bundle_dir = resolved;
     std::free(resolved);
     const std::string config_path = bundle_dir + "/config.json";
+    const std::string config_text = sys::read_file(config_path);
     oci_config::Bundle bundle =
-        oci_config::read(sys::read_file(config_path), bundle_dir, base_config(),
+        oci_config::read(config_text, bundle_dir, base_config(),
                          [](const std::string& path) { return sys::exists(path); });
     Config& cfg = bundle.config;
     cfg.pid_file = call.pid_file;
@@ -153,6 +163,7 @@ int create(const oci_state::Invocation& call) {
         sys::fail("mkdir(" + paths.dir + ")");
     }
     ScopeGuard remove_dir([&] { remove_state_dir(paths); });
+    write_new_file(paths.config, config_text);
     // Anyone may open it for writing (0622): the container's root may not
     // be the host's once a user namespace maps it.
     sys::check(::mkfifo(paths.fifo.c_str(), 0622), "mkfifo(" + paths.fifo + ")");
@@ -198,8 +209,107 @@ int state(const oci_state::Invocation& call) {
 }
 
 int kill(const oci_state::Invocation& call) {
-    oci::send_signal(process_of(load(call)), call.signal);
+    const oci_state::Saved saved = load(call);
+    // --all: every process of its cgroup, the container's first and those
+    // exec joined (and what they forked); none left is not an error.
+    if (call.all && !saved.cgroup.empty()) {
+        cgroupfs::signal_all(saved.cgroup, call.signal);
+        return 0;
+    }
+    oci::send_signal(process_of(saved), call.signal);
     return 0;
+}
+
+// The process an exec runs, as the spec's process object: --process FILE
+// whole, or the container's own with the command line's ARGs, --cwd,
+// --env, --user and --tty in place of its fields (runc exec's options).
+nlohmann::json exec_process(const oci_state::Invocation& call, nlohmann::json process) {
+    if (!call.process.empty()) {
+        nlohmann::json given = nlohmann::json::parse(sys::read_file(call.process), nullptr, false);
+        if (!given.is_object())
+            throw std::runtime_error("--process " + call.process + ": not a JSON object");
+        if (call.tty) given["terminal"] = true;  // podman passes both
+        return given;
+    }
+    if (!process.is_object()) process = nlohmann::json::object();
+    process["args"] = call.args;
+    process["terminal"] = call.tty;
+    if (!call.cwd.empty()) process["cwd"] = call.cwd;
+    for (const std::string& entry : call.env) process["env"].push_back(entry);
+    if (!call.user.empty()) {
+        const size_t colon = call.user.find(':');
+        const std::string uid = call.user.substr(0, colon);
+        const std::string gid = colon == std::string::npos ? "0" : call.user.substr(colon + 1);
+        process["user"] = {{"uid", std::stoul(uid)}, {"gid", std::stoul(gid)}};  // checked digits
+    }
+    return process;
+}
+
+// exec --pid-file: the joined process's PID, written by the runtime after
+// its fork, when its root is the container's already: through the
+// directory it opened before the join, into a new file renamed in place.
+class ExecPidFile {
+  public:
+    explicit ExecPidFile(const std::string& path) {
+        if (path.empty()) return;
+        const size_t slash = path.rfind('/');
+        const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+        name_ = path.substr(slash == std::string::npos ? 0 : slash + 1);
+        if (name_.empty()) throw std::runtime_error("--pid-file " + path + ": not a file name");
+        dir_ = sys::open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        path_ = path;
+    }
+    void write(pid_t pid) const {
+        if (!dir_) return;
+        const std::string temporary = "." + name_ + ".new";
+        const std::string text = std::to_string(pid);
+        ::unlinkat(dir_.get(), temporary.c_str(), 0);
+        Fd file(sys::check(::openat(dir_.get(), temporary.c_str(),
+                                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644),
+                           "open(--pid-file " + path_ + ")"));
+        sys::check(::write(file.get(), text.data(), text.size()),
+                   "write(--pid-file " + path_ + ")");
+        sys::check(::renameat(dir_.get(), temporary.c_str(), dir_.get(), name_.c_str()),
+                   "rename(--pid-file " + path_ + ")");
+    }
+
+  private:
+    Fd dir_;
+    std::string name_, path_;
+};
+
+int exec(const oci_state::Invocation& call) {
+    const oci_state::Saved saved = load(call);
+    const Paths paths = paths_of(call);
+    if (oci::status_of(process_of(saved), paths.fifo) == oci::Status::stopped)
+        throw std::runtime_error("cannot exec in a container that is stopped");
+    nlohmann::json doc = nlohmann::json::parse(sys::read_file(paths.config), nullptr, false);
+    if (!doc.is_object()) throw std::runtime_error(paths.config + ": not a JSON object");
+    doc["process"] = exec_process(call, doc.value("process", nlohmann::json::object()));
+    // The same reader as create's: the process is confined as the
+    // container's first one was (its binds were checked then).
+    oci_config::Bundle bundle = oci_config::read(doc.dump(), saved.bundle, base_config(),
+                                                 [](const std::string&) { return true; });
+    Config& cfg = bundle.config;
+    cfg.target = saved.pid;  // lab 09 joins it
+    const Fd console = console_of(cfg, call);
+    cfg.console_socket = console.get();
+    const ExecPidFile pid_file(call.pid_file);
+    set_joined_process({
+        .in_child = [&cfg] { set_up_joined_process(cfg); },
+        .after_fork = [&](pid_t child) -> std::optional<int> {
+            try {
+                pid_file.write(child);
+            } catch (...) {
+                ::kill(child, SIGKILL);  // nobody would know its PID
+                throw;
+            }
+            if (!call.detach) return std::nullopt;  // wait for it, passing signals on
+            if (console) console::wait_until_read(console.get(), std::chrono::seconds(5));
+            return 0;  // its parent leaves: the caller's subreaper takes it
+        },
+    });
+    return join_container(cfg);
 }
 
 int remove(const oci_state::Invocation& call) {
@@ -251,7 +361,12 @@ int oci_main(int argc, const char* const* argv) {
                      "  start ID                                     let it exec\n"
                      "  state ID                                     the spec's state, as JSON\n"
                      "  kill ID [SIGNAL]                             signal it (default TERM)\n"
-                     "  delete [--force] ID                          remove a stopped one\n\n"
+                     "  delete [--force] ID                          remove a stopped one\n"
+                     "  exec [--process FILE | --cwd DIR --env K=V --user UID[:GID] --tty]\n"
+                     "       [--detach] [--pid-file FILE] [--console-socket SOCK] ID [ARG]...\n"
+                     "                                               run a process in it\n"
+                     "  kill --all ID [SIGNAL]                       every process of its cgroup\n"
+                     "  features                                     what it supports, as JSON\n\n"
                      "Default --root: "
                   << oci_state::default_root << "\nHandout: labs/" << program << "/README.md\n";
         return 0;
@@ -266,6 +381,11 @@ int oci_main(int argc, const char* const* argv) {
         if (call.command == "start") return start(call);
         if (call.command == "state") return state(call);
         if (call.command == "kill") return kill(call);
+        if (call.command == "exec") return exec(call);
+        if (call.command == "features") {
+            std::cout << oci_config::features();
+            return 0;
+        }
         return remove(call);
     } catch (const std::exception& e) {
         const std::string message = call.command + " " + call.id + ": " + e.what();

@@ -35,6 +35,17 @@ constexpr Option options[] = {
     {"delete", "force", 'f', false},
     {"create", "timings", 0, false},  // nslab's own: the set-up steps' times (bench/oci)
     {"create", "console-socket", 0, true},
+    {"create", "no-new-keyring", 0, false},
+    {"kill", "all", 'a', false},
+    {"exec", "process", 'p', true},
+    {"exec", "pid-file", 0, true},
+    {"exec", "console-socket", 0, true},
+    {"exec", "tty", 't', false},
+    {"exec", "detach", 'd', false},
+    {"exec", "cwd", 0, true},
+    {"exec", "env", 'e', true},
+    {"exec", "user", 'u', true},
+    {"", "systemd-cgroup", 0, false},
 };
 
 const Option* find_option(std::string_view command, std::string_view arg) {
@@ -64,8 +75,35 @@ void set(Invocation& out, std::string_view name, const std::string& value) {
     if (name == "force") out.force = true;
     if (name == "timings") out.timings = true;
     if (name == "console-socket") out.console_socket = value;
+    if (name == "no-new-keyring") out.no_new_keyring = true;
+    if (name == "all") out.all = true;
+    if (name == "process") out.process = value;
+    if (name == "tty") out.tty = true;
+    if (name == "detach") out.detach = true;
+    if (name == "cwd") out.cwd = value;
+    if (name == "env") {
+        if (value.find('=') == std::string::npos || value.front() == '=')
+            throw UsageError("invalid value '" + value + "' for --env: expected NAME=VALUE");
+        out.env.push_back(value);
+    }
+    if (name == "user") {
+        const size_t colon = value.find(':');
+        auto digits = [](std::string_view text) {
+            return !text.empty() && text.size() <= 9 &&
+                   text.find_first_not_of("0123456789") == std::string_view::npos;
+        };
+        if (!digits(std::string_view(value).substr(0, colon)) ||
+            (colon != std::string::npos && !digits(std::string_view(value).substr(colon + 1))))
+            throw UsageError("invalid value '" + value +
+                             "' for --user: expected UID[:GID], numbers");
+        out.user = value;
+    }
+    if (name == "systemd-cgroup")
+        throw UsageError(
+            "--systemd-cgroup is not supported: nslab makes its cgroups itself, through "
+            "cgroupfs (lab 06); run podman with --cgroup-manager=cgroupfs");
     if ((name == "root" || name == "bundle" || name == "pid-file" || name == "log" ||
-         name == "console-socket") &&
+         name == "console-socket" || name == "process" || name == "cwd") &&
         value.empty())
         throw UsageError("--" + std::string(name) + " needs a path");
 }
@@ -82,6 +120,11 @@ Invocation parse_invocation(const std::vector<std::string>& args) {
         if (arg == "--" && !options_end && !scope.empty()) {
             options_end = true;
             continue;
+        }
+        if (scope == "exec" && !positionals.empty()) {  // exec ID ARG...: the command's own
+            const size_t from = args[i] == "--" && !options_end ? i + 1 : i;
+            out.args.assign(args.begin() + static_cast<std::ptrdiff_t>(from), args.end());
+            break;
         }
         if (arg.size() > 1 && arg[0] == '-' && !options_end) {
             std::string value;
@@ -106,8 +149,8 @@ Invocation parse_invocation(const std::vector<std::string>& args) {
             continue;
         }
         if (scope.empty() && !out.version && !out.help) {
-            static constexpr std::string_view commands[] = {"create", "start", "state", "kill",
-                                                            "delete"};
+            static constexpr std::string_view commands[] = {"create", "start", "state",   "kill",
+                                                            "delete", "exec",  "features"};
             for (std::string_view command : commands)
                 if (arg == command) scope = command;
             if (scope.empty()) throw UsageError("unknown command '" + arg + "'");
@@ -118,7 +161,21 @@ Invocation parse_invocation(const std::vector<std::string>& args) {
     }
     if (out.version || out.help) return out;
     if (out.command.empty())
-        throw UsageError("missing command: create, start, state, kill or delete");
+        throw UsageError("missing command: create, start, state, kill, delete, exec or features");
+    if (out.command == "features") {
+        if (!positionals.empty())
+            throw UsageError("features: unexpected argument '" + positionals[0] + "'");
+        return out;
+    }
+    if (out.command == "exec") {
+        if (out.process.empty() && out.args.empty())
+            throw UsageError("exec: no command: give --process FILE or ARG...");
+        if (!out.process.empty() &&
+            (!out.args.empty() || !out.cwd.empty() || !out.env.empty() || !out.user.empty()))
+            throw UsageError(
+                "exec: --process FILE holds the whole process: no ARG, --cwd, --env or --user "
+                "beside it");
+    }
     const size_t most = out.command == "kill" ? 2 : 1;
     if (positionals.empty()) throw UsageError(out.command + ": missing container id");
     if (positionals.size() > most)

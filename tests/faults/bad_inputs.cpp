@@ -74,6 +74,7 @@ std::vector<std::string> words_of(const std::string& args) {
     for (std::string w; in >> w;) {
         for (size_t at; (at = w.find("$FIX")) != std::string::npos;)
             w.replace(at, 4, fixtures_dir());
+        if (w == "$LONGID") w.assign(1025, 'x');  // a container id one byte over lab 12's limit
         words.push_back(w);
     }
     return words;

@@ -17,6 +17,8 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -24,6 +26,7 @@
 #include "harness.hpp"
 #include "nslab/cgroupfs.hpp"
 #include "nslab/command.hpp"
+#include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
 
 using namespace grader;
@@ -317,6 +320,103 @@ TEST(Oci, DeleteRemovesTheStateAndTheCgroup) {
         << note("no state directory after delete", b.state_dir() + " is there");
     for (const auto& dir : made)
         EXPECT_FALSE(nslab::sys::exists(dir)) << note("no cgroup after delete", dir + " is there");
+}
+
+namespace {
+
+// The lines of /proc/PID/status that say how a process is confined.
+std::map<std::string, std::string> status_of(pid_t pid) {
+    try {
+        return nslab::procfs::parse_status(
+            nslab::sys::read_file("/proc/" + std::to_string(pid) + "/status"));
+    } catch (const std::exception&) {
+        return {};
+    }
+}
+
+// The lines of /proc/PID/status that say how a process is confined.
+std::string confinement_of(pid_t pid) {
+    std::map<std::string, std::string> status = status_of(pid);
+    std::string kept;
+    for (const char* field : {"CapBnd", "CapEff", "CapPrm", "NoNewPrivs", "Seccomp"})
+        kept += std::string(field) + ": " + status[field] + "; ";
+    return kept;
+}
+
+std::string link_of(const std::string& path) {
+    char target[256] = {};
+    const ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
+    return n > 0 ? std::string(target, static_cast<size_t>(n)) : "(none: " + path + ")";
+}
+
+}  // namespace
+
+TEST(Oci, ExecJoinsEveryNamespace) {
+    claim(3, "lab12 handout: exec (lab 09's join, confined as the container)");
+    Bundle b(waits);
+    // A filter of its own, so that the seccomp mode is seen to be the config's.
+    b.config()["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ALLOW"},
+        {"syscalls", {{{"names", {"mknodat"}}, {"action", "SCMP_ACT_ERRNO"}}}}};
+    Result created = b.create();
+    ASSERT_EQ(created.status, 0) << ran(created, 0);
+    ASSERT_EQ(b.oci({"start"}, {b.id}).status, 0) << "start";
+    const pid_t pid = b.pid();
+    ASSERT_GT(pid, 0) << note("state gives the container's PID", "pid 0");
+
+    // Attached: its output and its exit status are the runtime's.
+    Result attached = b.oci({"exec"}, {b.id, "/bin/sh", "-c", "echo joined; exit 7"});
+    EXPECT_EQ(attached.status, 7) << "exec ID sh -c '...; exit 7'" << ran(attached, 7);
+    EXPECT_EQ(attached.out, "joined\n")
+        << note("its output through exec's own stdout: 'joined'", "'" + attached.out + "'");
+
+    // Detached, as conmon asks: the runtime exits, the process lives on.
+    const std::string pid_file = b.state_dir() + "-exec.pid";
+    // (its stdio /dev/null: a pipe would stay open as long as it lives)
+    Result detached;
+    try {
+        detached.status = nslab::exit_status_of(
+            nslab::command::run(
+                {.argv = {lab_executable(lab()), "--root", b.root(), "exec", "--detach",
+                          "--pid-file", pid_file, b.id, "/bin/sleep", "30"},
+                 .in = nslab::command::Stream::null(),
+                 .out = nslab::command::Stream::null(),
+                 .err = nslab::command::Stream::null()})
+                .status);
+    } catch (const std::exception& e) {
+        detached.err = e.what();
+    }
+    ASSERT_EQ(detached.status, 0) << "exec --detach" << ran(detached, 0);
+    std::string text;
+    try {
+        text = nslab::sys::read_value(pid_file);
+    } catch (const std::exception&) {}
+    const pid_t joined = static_cast<pid_t>(std::atoi(text.c_str()));
+    ASSERT_GT(joined, 0) << note("exec --pid-file holds the joined process's PID",
+                                 "'" + text + "' in " + pid_file);
+    for (const char* type : {"mnt", "pid", "net", "uts", "ipc", "cgroup", "user", "time"}) {
+        const std::string ns = std::string("/ns/") + type;
+        EXPECT_EQ(link_of("/proc/" + std::to_string(joined) + ns),
+                  link_of("/proc/" + std::to_string(pid) + ns))
+            << "the exec'd process is in the container's " << type << " namespace";
+    }
+    EXPECT_EQ(nslab::sys::read_file("/proc/" + std::to_string(joined) + "/cgroup"),
+              nslab::sys::read_file("/proc/" + std::to_string(pid) + "/cgroup"))
+        << "the exec'd process is in the container's cgroup";
+    EXPECT_EQ(confinement_of(joined), confinement_of(pid))
+        << "the exec'd process has the container's capabilities, no_new_privs and seccomp";
+    const std::string parent = status_of(joined)["PPid"];
+    EXPECT_EQ(parent, std::to_string(::getpid()))
+        << note("its parent the caller, a subreaper (the runtime has exited)", "PPid " + parent);
+    ::kill(joined, SIGKILL);
+    EXPECT_EQ(b.wait_exit(joined), 128 + SIGKILL) << "the grader reaps the exec'd process";
+    ::unlink(pid_file.c_str());
+
+    // A stopped container takes no exec.
+    ::kill(pid, SIGKILL);
+    b.wait_exit(pid);
+    Result refused = b.oci({"exec"}, {b.id, "/bin/true"});
+    EXPECT_NE(refused.status, 0) << note("exec in a stopped container refused", "exit status 0");
 }
 
 TEST(Oci, AFieldNslabCannotHonourIsRefusedByName) {
@@ -632,9 +732,9 @@ TEST(Oci, PodmanLimitsAsWithRunc) {
 
 namespace {
 
-// podman run -d, then ps, logs, stop, inspect and rm of that container:
-// each step's answer, in one line each, for the side-by-side comparison.
-std::vector<std::string> detached_lifecycle(const std::string& runtime, const std::string& name) {
+// podman run -d of the waiting container, its "started" seen in its logs:
+// the step's line for the side-by-side comparison.
+std::string run_detached(const std::string& runtime, const std::string& name) {
     std::vector<std::string> run = {"run",
                                     "-d",
                                     "--name",
@@ -647,16 +747,41 @@ std::vector<std::string> detached_lifecycle(const std::string& runtime, const st
                                     "nproc=4096:4096",
                                     podman_image().name};
     run.insert(run.end(), waits.begin(), waits.end());
-    std::vector<std::string> steps;
     const Result started = podman(runtime, run);
-    steps.push_back("run -d: exit status " + std::to_string(started.status) +
-                    (started.status ? ", " + last_line(started.err) : ""));
     std::string logs;
     for (int i = 0; i < 50 && logs.find("started") == std::string::npos; ++i) {
         logs = podman(runtime, {"logs", name}).out;
         if (logs.find("started") == std::string::npos) std::this_thread::sleep_for(100ms);
     }
-    steps.push_back("logs: " + one_line(logs));
+    return "run -d: exit status " + std::to_string(started.status) +
+           (started.status ? ", " + last_line(started.err) : "") + "; logs: " + one_line(logs);
+}
+
+// One podman command's exit status and output, in one line.
+std::string step_of(const std::string& runtime, const std::vector<std::string>& args) {
+    const Result r = podman(runtime, args);
+    return args.front() + ": exit status " + std::to_string(r.status) + ", '" + one_line(r.out) +
+           "'" + (r.status && r.status != 4 ? ", " + last_line(r.err) : "");
+}
+
+// The steps of `scenario` with runc and then with lab12_oci, each the same.
+void same_steps_as_runc(
+    const std::string& what,
+    const std::function<std::vector<std::string>(const std::string&, const std::string&)>&
+        scenario) {
+    const std::string name = "nslab-grader-" + std::to_string(::getpid());
+    const std::vector<std::string> runc = scenario("runc", name + "-runc");
+    const std::vector<std::string> ours = scenario(lab_executable(lab()), name + "-oci");
+    ASSERT_EQ(ours.size(), runc.size()) << note("as many steps as with runc", "a step missing");
+    for (size_t i = 0; i < runc.size(); ++i)
+        EXPECT_TRUE(ours[i] == runc[i])
+            << what << ": step " << i + 1 << " as with runc" << note(runc[i] + " (runc)", ours[i]);
+}
+
+// podman run -d, then ps, logs, stop, inspect and rm of that container:
+// each step's answer, in one line each, for the side-by-side comparison.
+std::vector<std::string> detached_lifecycle(const std::string& runtime, const std::string& name) {
+    std::vector<std::string> steps = {run_detached(runtime, name)};
     const std::string status =
         podman(runtime, {"ps", "--filter", "name=^" + name + "$", "--format", "{{.Status}}"}).out;
     steps.push_back("ps: " + status.substr(0, status.find(' ')));  // "Up", without how long
@@ -678,14 +803,44 @@ std::vector<std::string> detached_lifecycle(const std::string& runtime, const st
 TEST(Oci, PodmanDetachedContainerAsWithRunc) {
     claim(2, "lab12 handout: podman drives lab12_oci");
     REQUIRE_PODMAN();
-    const std::string name = "nslab-grader-" + std::to_string(::getpid());
-    const std::vector<std::string> runc = detached_lifecycle("runc", name + "-runc");
-    const std::vector<std::string> ours = detached_lifecycle(lab_executable(lab()), name + "-oci");
-    ASSERT_EQ(ours.size(), runc.size()) << note("as many steps as with runc", "a step missing");
-    for (size_t i = 0; i < runc.size(); ++i)
-        EXPECT_TRUE(ours[i] == runc[i])
-            << "podman run -d, logs, ps, stop (its TERM trap exits 3), inspect, logs, rm: step "
-            << i + 1 << " as with runc" << note(runc[i] + " (runc)", ours[i]);
+    same_steps_as_runc("podman run -d, logs, ps, stop (its TERM trap exits 3), inspect, logs, rm",
+                       detached_lifecycle);
+}
+
+TEST(Oci, PodmanExecAsWithRunc) {
+    claim(2, "lab12 handout: exec (lab 09's join, confined as the container)");
+    REQUIRE_PODMAN();
+    same_steps_as_runc(
+        "podman run -d, then exec, exec --user, exec -t, rm -f",
+        [](const std::string& runtime, const std::string& name) {
+            std::vector<std::string> steps = {run_detached(runtime, name)};
+            steps.push_back(step_of(runtime, {"exec", name, "sh", "-c",
+                                              "echo in $(hostname | wc -c); grep -E "
+                                              "'^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; "
+                                              "exit 4"}));
+            steps.push_back(
+                step_of(runtime, {"exec", "--user", "1000:1000", name, "sh", "-c", "id; umask"}));
+            steps.push_back(step_of(runtime, {"exec", "-t", name, "tty"}));
+            podman(runtime, {"rm", "-f", "-t", "0", name});
+            return steps;
+        });
+}
+
+TEST(Oci, PodmanKillAsWithRunc) {
+    claim(1, "lab12 step 4 (kill: the container's process, by pidfd)");
+    REQUIRE_PODMAN();
+    same_steps_as_runc("podman run -d, kill -s TERM (its trap exits 3), wait, logs, rm",
+                       [](const std::string& runtime, const std::string& name) {
+                           std::vector<std::string> steps = {run_detached(runtime, name)};
+                           const Result killed = podman(runtime, {"kill", "-s", "TERM", name});
+                           steps.push_back("kill: exit status " + std::to_string(killed.status));
+                           steps.push_back(step_of(runtime, {"wait", name}));
+                           steps.push_back(step_of(runtime, {"logs", name}));
+                           const Result removed = podman(runtime, {"rm", name});
+                           steps.push_back("rm: exit status " + std::to_string(removed.status));
+                           podman(runtime, {"rm", "-f", "-t", "0", name});
+                           return steps;
+                       });
 }
 
 TEST(Oci, PodmanTtyAsWithRunc) {

@@ -369,6 +369,62 @@ TEST(OciInvocation, PodmansCommandLines) {
     EXPECT_THROW(parse_invocation({"--log-format", "xml", "state", "a"}), UsageError);
 }
 
+TEST(OciInvocation, ExecKillAllFeaturesAndTheRefusedOnes) {
+    using oci_state::parse_invocation;
+    // conmon's exec: the process spec in a file, detached, a pty's master to a socket.
+    auto call = parse_invocation({"exec", "--pid-file", "/p", "--process", "/proc.json", "--detach",
+                                  "--tty", "--console-socket", "/s", "c1"});
+    EXPECT_EQ(call.command, "exec");
+    EXPECT_EQ(call.process, "/proc.json");
+    EXPECT_TRUE(call.detach && call.tty);
+    EXPECT_EQ(call.pid_file, "/p");
+    EXPECT_EQ(call.console_socket, "/s");
+    EXPECT_EQ(call.id, "c1");
+    // runc's: ID, then the command, whose own options are not ours.
+    call = parse_invocation({"exec", "-e", "A=1", "--env=B=2", "-u", "1000:1000", "--cwd", "/tmp",
+                             "c1", "ls", "-l", "--all"});
+    EXPECT_EQ(call.args, (std::vector<std::string>{"ls", "-l", "--all"}));
+    EXPECT_EQ(call.env, (std::vector<std::string>{"A=1", "B=2"}));
+    EXPECT_EQ(call.user, "1000:1000");
+    EXPECT_EQ(call.cwd, "/tmp");
+    EXPECT_EQ(parse_invocation({"exec", "c1", "--", "x", "--"}).args,
+              (std::vector<std::string>{"x", "--"}));  // one -- ends the options; the next is x's
+    EXPECT_EQ(parse_invocation({"exec", "--", "c1", "x"}).args, (std::vector<std::string>{"x"}));
+    EXPECT_THROW(parse_invocation({"exec", "c1"}), UsageError);  // nothing to run
+    EXPECT_THROW(parse_invocation({"exec", "--process", "/p", "c1", "ls"}), UsageError);
+    EXPECT_THROW(parse_invocation({"exec", "--user", "root", "c1", "ls"}), UsageError);
+    EXPECT_THROW(parse_invocation({"exec", "--env", "NOEQUALS", "c1", "ls"}), UsageError);
+    EXPECT_THROW(parse_invocation({"exec", "--bundle", "/b", "c1", "ls"}), UsageError);  // create's
+    EXPECT_TRUE(parse_invocation({"kill", "--all", "c1", "KILL"}).all);
+    EXPECT_TRUE(parse_invocation({"kill", "-a", "c1"}).all);
+    EXPECT_TRUE(parse_invocation({"create", "--no-new-keyring", "c1"}).no_new_keyring);
+    EXPECT_EQ(parse_invocation({"features"}).command, "features");
+    EXPECT_THROW(parse_invocation({"features", "c1"}), UsageError);
+    try {
+        parse_invocation({"--systemd-cgroup", "create", "c1"});
+        ADD_FAILURE() << "--systemd-cgroup accepted";
+    } catch (const UsageError& e) {
+        EXPECT_NE(std::string(e.what()).find("--cgroup-manager=cgroupfs"), std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(OciConfig, FeaturesListWhatTheReaderTakes) {
+    const auto doc = nlohmann::json::parse(oci_config::features());
+    EXPECT_EQ(doc.at("ociVersionMin"), "1.0.0");
+    const auto& namespaces = doc.at("linux").at("namespaces");
+    EXPECT_NE(std::find(namespaces.begin(), namespaces.end(), "network"), namespaces.end());
+    EXPECT_EQ(std::find(namespaces.begin(), namespaces.end(), "time"), namespaces.end());
+    const auto& options = doc.at("mountOptions");
+    for (const char* option : {"ro", "nosuid", "rbind", "tmpcopyup"})
+        EXPECT_NE(std::find(options.begin(), options.end(), option), options.end()) << option;
+    EXPECT_EQ(doc.at("linux").at("cgroup").at("systemd"), false);
+    const auto& caps = doc.at("linux").at("capabilities");
+    EXPECT_NE(std::find(caps.begin(), caps.end(), "CAP_SYS_ADMIN"), caps.end());
+    const auto& actions = doc.at("linux").at("seccomp").at("actions");
+    EXPECT_NE(std::find(actions.begin(), actions.end(), "SCMP_ACT_ERRNO"), actions.end());
+}
+
 TEST(OciInvocation, IdsTheStateDirectoryCanHold) {
     using oci_state::check_id;
     EXPECT_NO_THROW(check_id("abc-1.2_x"));

@@ -67,6 +67,9 @@ void rmdir_with_retries(const std::string& dir);
 // then remove() rmdirs it. A hierarchy that lacks it is skipped.
 void kill(const Host& host, const std::string& path);
 void remove(const Host& host, const std::string& path);
+// Lab 12's kill --all: `signal` to each process of the cgroup `path`, as
+// the hierarchies list them (one PID once); how many were sent it.
+std::size_t signal_all(const std::string& path, int signal);
 // Lab 12's create exits while its container lives on: the cgroup `path`,
 // named after that runtime (container_path), is handed over to process
 // `pid`, so cleanup_stale() keeps it while that process lives. A cgroup v2

@@ -31,6 +31,20 @@ namespace nslab {
 // made) on to `child` and returns its wait status once it has exited.
 int wait_forwarding_signals(pid_t child);
 
+// What lab 12's `exec` adds to lab 09's join (exec::join_and_run, which
+// calls exec_or_exit in its forked child and wait_forwarding_signals in the
+// parent), so that the student's join serves both labs unchanged:
+// `in_child` runs in that child just before the exec (the config's
+// confinement); `after_fork` runs first in the parent and, when it returns
+// a wait status, that replaces the wait (`exec --detach`: the PID is
+// written, and the runtime leaves its process to the engine's subreaper).
+// Only a runtime that joins sets it, before it joins.
+struct JoinedProcess {
+    std::function<void()> in_child{};
+    std::function<std::optional<int>(pid_t)> after_fork{};
+};
+void set_joined_process(JoinedProcess hooks);
+
 // A wait(2) status as an exit status: the code, or 128 + the signal.
 int exit_status_of(int wait_status);
 

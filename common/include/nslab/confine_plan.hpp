@@ -62,6 +62,9 @@ struct Profile {
 Profile parse_profile(const std::string& path, const std::string& text);
 // The text of `path`: UsageError naming it when it cannot be read.
 std::string read_profile(const std::string& path);
+// The action and op names a profile may use (lab 12's `features`).
+std::vector<std::string> seccomp_action_names();
+std::vector<std::string> seccomp_operator_names();
 
 class Filter {
   public:

@@ -29,4 +29,12 @@ int run_container(const Config& cfg, Created* created = nullptr);
 // exec::join_and_run; an ESRCH or EPERM on the way is one clear line.
 int join_container(const Config& cfg);
 
+// Lab 12's exec, in the joined child just before its exec (command.hpp's
+// JoinedProcess): what create's child did for the container's first
+// process, from the same steps: env and cwd, rlimits, umask, oom score,
+// the terminal, then lab 11's drops (capabilities, no_new_privs, seccomp,
+// the user). The namespaces, cgroup, root and mounts are the container's
+// already: lab 09 joined them.
+void set_up_joined_process(const Config& cfg);
+
 }  // namespace nslab

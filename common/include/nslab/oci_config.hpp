@@ -38,4 +38,8 @@ struct Bundle {
 Bundle read(const std::string& text, const std::string& bundle_dir, const Config& base,
             const std::function<bool(const std::string&)>& exists);
 
+// `features` (the runtime spec's features.md): what this reader takes, as
+// JSON, from the reader's own tables.
+std::string features();
+
 }  // namespace nslab::oci_config

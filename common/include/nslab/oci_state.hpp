@@ -17,21 +17,31 @@ namespace nslab::oci_state {
 inline constexpr const char* default_root = "/run/nslab-oci";
 inline constexpr const char* oci_version = "1.0.2";
 
-// runtime [--root DIR] [--log FILE] [--log-format text|json] COMMAND [OPTION]... ID [ARG]
+// runtime [--root DIR] [--log FILE] [--log-format text|json] COMMAND [OPTION]... ID [ARG]...
+// (--systemd-cgroup is refused: nslab's cgroups are lab 06's, made through cgroupfs)
 struct Invocation {
     std::string root = default_root;  // --root: where each container's state directory is
     std::string log;                  // --log: errors are written there too
     std::string log_format = "text";  // --log-format
     bool version = false;             // --version (or -v)
     bool help = false;
-    std::string command;  // create, start, state, kill, delete
+    std::string command;  // create, start, state, kill, delete, exec, features
     std::string id;
-    std::string bundle = ".";    // create --bundle (-b)
-    std::string pid_file;        // create --pid-file
-    std::string console_socket;  // create --console-socket: where the pty's master goes
-    bool timings = false;        // create --timings: each set-up step's time, on stderr
-    bool force = false;          // delete --force (-f)
-    int signal = 15;             // kill's SIGNAL (default SIGTERM)
+    std::string bundle = ".";     // create --bundle (-b)
+    std::string pid_file;         // create's and exec's --pid-file
+    std::string console_socket;   // create's and exec's --console-socket: where a pty's master goes
+    bool timings = false;         // create --timings: each set-up step's time, on stderr
+    bool no_new_keyring = false;  // create --no-new-keyring: nslab never makes a keyring
+    bool force = false;           // delete --force (-f)
+    int signal = 15;              // kill's SIGNAL (default SIGTERM)
+    bool all = false;             // kill --all (-a): every process of the container's cgroup
+    // exec [--process FILE | --cwd DIR --env K=V... --user UID[:GID] --tty] [--detach] ID [ARG]...
+    std::string process;            // --process (-p): the spec's process object, as a file
+    std::vector<std::string> args;  // the command, when there is no --process
+    std::string cwd, user;
+    std::vector<std::string> env;
+    bool tty = false;     // --tty (-t): a new pty, its master to --console-socket
+    bool detach = false;  // --detach (-d): leave the process to the caller's subreaper
 };
 
 // Throws UsageError: an unknown command or option, a missing id.

@@ -506,4 +506,42 @@ void expect_reachable(uid_t uid, int lab_number) {
            "NSLAB_ROOTLESS_UID to a user who can reach it";
 }
 
+ImageBuilds::ImageBuilds()
+    : tool(bin_dir() + "/nslab-tool"), prefix("grader-" + std::to_string(::getpid())) {}
+
+ImageBuilds::~ImageBuilds() {
+    for (const std::string& name : podman_images)
+        run_host("podman rmi -f " + name + " >/dev/null 2>&1");
+    for (const std::string& name : images)
+        run_host(tool + " image rm " + name + " >/dev/null 2>&1");
+}
+
+std::string ImageBuilds::build(const std::string& name, const std::string& dockerfile,
+                               const std::string& dir) {
+    images.push_back(name);
+    return run_host(tool + " image build --bin " + bin_dir() + " -f " + dockerfile + " -t " + name +
+                    " " + dir + " 2>&1 >/dev/null; echo \"status $?\"");
+}
+
+std::string ImageBuilds::load_into_podman(const std::string& name, const std::string& archive) {
+    std::string last;
+    if (!built(
+            run_host(tool + " image save " + name + " -o " + archive + " 2>&1; echo \"status $?\""),
+            &last))
+        return "nslab image save: " + last;
+    podman_images.push_back("localhost/" + name + ":latest");
+    if (!built(run_host("podman load -i " + archive + " 2>&1; echo \"status $?\""), &last))
+        return "podman load: " + last;
+    return "";
+}
+
+bool built(const std::string& output, std::string* last) {
+    std::istringstream lines(output);
+    std::string line, previous;
+    while (std::getline(lines, line))
+        if (!line.starts_with("status ")) previous = line;
+    *last = previous;
+    return output.find("status 0\n") != std::string::npos;
+}
+
 }  // namespace grader

@@ -183,6 +183,29 @@ class RunAs {
 std::map<std::string, ino_t> namespaces_of(pid_t pid);
 std::vector<pid_t> nspid_of(pid_t pid);
 std::string run_host(const std::string& shell_command);  // stdout of `sh -c`
+
+// `nslab image build` and its store, from the graded tree's own nslab-tool
+// (its RUN steps run in that tree's lab 10). Each image made here is removed
+// at the end, and each podman image named in podman_images.
+struct ImageBuilds {
+    std::string tool;
+    std::string prefix;
+    std::vector<std::string> images, podman_images;
+    ImageBuilds();
+    ImageBuilds(const ImageBuilds&) = delete;
+    ImageBuilds& operator=(const ImageBuilds&) = delete;
+    ~ImageBuilds();
+    // `nslab image build` of DIR: what it printed, then "status N".
+    std::string build(const std::string& name, const std::string& dockerfile,
+                      const std::string& dir);
+    // `nslab image save NAME` into `archive`, then `podman load` of it:
+    // "" when both worked (podman's name in podman_images), else the line
+    // that failed.
+    std::string load_into_podman(const std::string& name, const std::string& archive);
+};
+// "status N" at the end of a build's output: whether N is 0; `last` gets
+// the line before it (the failure's one line).
+bool built(const std::string& output, std::string* last);
 // "key: value" lines into a map (the probe's and lab 00's output).
 std::map<std::string, std::string> key_values(const std::string& text);
 

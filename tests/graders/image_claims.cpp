@@ -330,50 +330,13 @@ TEST(Image, DigestMismatchIsRefused) {
                               << note("none in " + store + "/tmp", one_line(left));
 }
 
-namespace {
-
-// `nslab image build` and its store, from the graded tree's own nslab-tool
-// (its RUN steps run in that tree's lab 10). Each image made here is removed
-// at the end, and the podman image loaded from it, by name.
-struct Builds {
-    std::string tool = bin_dir() + "/nslab-tool";
-    std::string prefix = "grader-" + std::to_string(::getpid());
-    std::vector<std::string> images, podman_images;
-    // `nslab image build` of DIR: its exit status, then what it printed.
-    std::string build(const std::string& name, const std::string& dockerfile,
-                      const std::string& dir) {
-        images.push_back(name);
-        return run_host(tool + " image build --bin " + bin_dir() + " -f " + dockerfile + " -t " +
-                        name + " " + dir + " 2>&1 >/dev/null; echo \"status $?\"");
-    }
-    ~Builds() {
-        for (const std::string& name : podman_images)
-            run_host("podman rmi -f " + name + " >/dev/null 2>&1");
-        for (const std::string& name : images)
-            run_host(tool + " image rm " + name + " >/dev/null 2>&1");
-    }
-};
-
-// "status N" at the end of a build's output: whether N is 0; `last` gets
-// the line before it (the failure's one line).
-bool built(const std::string& output, std::string* last) {
-    std::istringstream lines(output);
-    std::string line, previous;
-    while (std::getline(lines, line))
-        if (!line.starts_with("status ")) previous = line;
-    *last = previous;
-    return output.find("status 0\n") != std::string::npos;
-}
-
-}  // namespace
-
 TEST(Image, BuiltImageRunsTheSameInPodman) {
     claim(3, "lab10 steps 1 to 3 (nslab image build runs each RUN on your lab 10)");
     ASSERT_FALSE(run_host("command -v podman").empty())
         << "podman is missing, and this claim compares with what podman runs: "
            "sudo ./nslab setup installs it"
         << note("podman on the PATH", "no podman");
-    Builds builds;
+    ImageBuilds builds;
     TempDir work;
     // The busybox rootfs as an image: FROM scratch, one COPY.
     const std::string base = builds.prefix + "-busybox", image = builds.prefix + "-built";
@@ -408,16 +371,10 @@ TEST(Image, BuiltImageRunsTheSameInPodman) {
         << "the built image runs its Cmd with its Env in its WorkingDir; the file and the "
            "directory a RUN deleted are gone (a whiteout, an opaque directory)"
         << note(one_line(expected), one_line(r.out));
-    const std::string archive = work.path() + "/image.tar";
-    const std::string saved = run_host(builds.tool + " image save " + image + " -o " + archive +
-                                       " 2>&1; echo \"status $?\"");
-    ASSERT_TRUE(built(saved, &last))
-        << "nslab image save writes an oci-archive" << note(archive, last);
-    const std::string podman_name = "localhost/" + image + ":latest";
-    builds.podman_images.push_back(podman_name);
-    const std::string loaded = run_host("podman load -i " + archive + " 2>&1; echo \"status $?\"");
-    ASSERT_TRUE(built(loaded, &last))
-        << "podman load should take what nslab image save wrote" << note("loaded", last);
+    const std::string failed = builds.load_into_podman(image, work.path() + "/image.tar");
+    ASSERT_TRUE(failed.empty()) << "nslab image save writes an oci-archive that podman load takes"
+                                << note("loaded", failed);
+    const std::string podman_name = builds.podman_images.back();
     const std::string in_podman = run_host(
         "podman run --rm --runtime runc --network none --ulimit nofile=1024:1024 "
         "--ulimit nproc=4096:4096 " +

@@ -483,6 +483,39 @@ TEST(Oci, ConfigsSysctlMountsAndMaskedPathsHoldInside) {
         << note("nothing written through the read-only bind", host.path() + "/new exists");
 }
 
+// tmpcopyup (podman's --read-only gives /run and /var/tmp one): the tmpfs
+// starts with what it covers, modes and owners kept; what is written there
+// stays in the tmpfs.
+TEST(Oci, TmpcopyupCopiesWhatTheTmpfsCovers) {
+    claim(1, "lab12 handout: config.json");
+    Bundle b({"/bin/sh", "-c",
+              "head -n 1 /etc/passwd; stat -c '%a %u:%g' /etc/passwd; "
+              "grep -c ' /etc tmpfs ' /proc/self/mounts; "
+              "echo x >/etc/nslab-copyup && echo written"});
+    b.config()["mounts"].push_back(
+        {{"destination", "/etc"},
+         {"type", "tmpfs"},
+         {"source", "tmpfs"},
+         {"options", {"rw", "nosuid", "nodev", "tmpcopyup", "size=1m"}}});
+    Result created = b.create();
+    ASSERT_EQ(created.status, 0) << ran(created, 0);
+    const pid_t pid = b.pid();
+    ASSERT_EQ(b.oci({"start"}, {b.id}).status, 0) << "start";
+    EXPECT_EQ(b.wait_exit(pid), 0) << note("the command exits 0", b.output());
+    struct stat host {};
+    ::stat((rootfs_dir() + "/etc/passwd").c_str(), &host);
+    std::ostringstream mode;
+    mode << std::oct << (host.st_mode & 07777) << std::dec << " " << host.st_uid << ":"
+         << host.st_gid;
+    std::string first = nslab::sys::read_file(rootfs_dir() + "/etc/passwd");
+    first = first.substr(0, first.find('\n') + 1);
+    EXPECT_EQ(b.output(), first + mode.str() + "\n1\nwritten\n")
+        << "a tmpfs on /etc with tmpcopyup holds the rootfs's /etc/passwd (same first line, "
+           "mode and owner) and takes a write";
+    EXPECT_FALSE(nslab::sys::exists(rootfs_dir() + "/etc/nslab-copyup"))
+        << note("the write stayed in the tmpfs", "the rootfs has etc/nslab-copyup");
+}
+
 namespace {
 
 // A unix socket the grader listens on, as conmon does for --console-socket,
@@ -841,6 +874,35 @@ TEST(Oci, PodmanKillAsWithRunc) {
                            podman(runtime, {"rm", "-f", "-t", "0", name});
                            return steps;
                        });
+}
+
+// An image of lab 10's `nslab image build` (its RUN a container of lab 10),
+// saved and loaded into podman, run by podman with each runtime.
+TEST(Oci, PodmanRunsAnNslabBuiltImageAsWithRunc) {
+    claim(1, "lab12 handout: podman drives lab12_oci");
+    REQUIRE_PODMAN();
+    ImageBuilds builds;
+    TempDir work;
+    const std::string base = builds.prefix + "-oci-base", image = builds.prefix + "-oci-built";
+    std::ofstream(work.path() + "/Dockerfile.base") << "FROM scratch\nCOPY . /\n";
+    std::string last;
+    ASSERT_TRUE(built(builds.build(base, work.path() + "/Dockerfile.base", rootfs_dir()), &last))
+        << "nslab image build of FROM scratch + COPY of the rootfs" << note("an image", last);
+    std::ofstream(work.path() + "/Dockerfile")
+        << "FROM " << base
+        << "\nENV GREETING=built\nWORKDIR /srv\nRUN echo ran > ran.txt\n"
+           "CMD [\"/bin/sh\", \"-c\", \"echo $GREETING; pwd; cat ran.txt; id -u\"]\n";
+    ASSERT_TRUE(built(builds.build(image, work.path() + "/Dockerfile", work.path()), &last))
+        << "nslab image build of ENV, WORKDIR, RUN and CMD" << note("an image", last);
+    const std::string failed = builds.load_into_podman(image, work.path() + "/image.tar");
+    ASSERT_TRUE(failed.empty()) << "podman load of what nslab image save wrote"
+                                << note("loaded", failed);
+    const Result ours =
+        same_args_as_runc("of an nslab image build image",
+                          {"run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024",
+                           "--ulimit", "nproc=4096:4096", builds.podman_images.back()});
+    EXPECT_EQ(ours.out, "built\n/srv\nran\n0\n")
+        << "the image's Env, WorkingDir, the RUN's file and CMD, under podman and lab12_oci";
 }
 
 TEST(Oci, PodmanTtyAsWithRunc) {

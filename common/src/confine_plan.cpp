@@ -6,6 +6,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -137,6 +139,10 @@ Filter::Filter(const std::vector<caps::Cap>& caps) : Filter(SCMP_ACT_ALLOW) {
 }
 
 Filter::Filter(const Profile& profile) : Filter(profile.default_action) {
+    for (std::uint32_t arch : profile.architectures) {  // before the rules: they cover each
+        const int rc = seccomp_arch_add(ctx_, arch);
+        if (rc != -EEXIST) check_rc(rc, "seccomp_arch_add(" + std::to_string(arch) + ")");
+    }
     for (const Profile::Rule& rule : profile.rules) {
         if (rule.action == profile.default_action) continue;  // libseccomp refuses those
         for (int syscall : rule.syscalls)
@@ -209,6 +215,28 @@ Profile parse_profile(const std::string& path, const std::string& text) {
         const nlohmann::json json = nlohmann::json::parse(text);
         profile.default_action = action_of(path, json.at("defaultAction").get<std::string>(),
                                            json.value("defaultErrnoRet", EPERM));
+        // SCMP_ARCH_X86_64 -> libseccomp's "x86_64".
+        auto token_of = [](const nlohmann::json& name) {
+            std::string text = name.get<std::string>();
+            if (text.rfind("SCMP_ARCH_", 0) == 0) text.erase(0, 10);
+            std::transform(text.begin(), text.end(), text.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            return seccomp_arch_resolve_name(text.c_str());  // 0: libseccomp knows no such one
+        };
+        auto arch_of = [&](const nlohmann::json& name) {
+            const std::uint32_t token = token_of(name);
+            if (token == 0)
+                throw UsageError(what + ": unknown architecture '" + name.get<std::string>() + "'");
+            return token;
+        };
+        for (const nlohmann::json& name : json.value("architectures", nlohmann::json::array()))
+            profile.architectures.push_back(arch_of(name));
+        for (const nlohmann::json& entry : json.value("archMap", nlohmann::json::array())) {
+            if (token_of(entry.at("architecture")) != seccomp_arch_native()) continue;
+            for (const nlohmann::json& name :
+                 entry.value("subArchitectures", nlohmann::json::array()))
+                profile.architectures.push_back(arch_of(name));
+        }
         for (const nlohmann::json& entry : json.value("syscalls", nlohmann::json::array())) {
             Profile::Rule rule;
             rule.action = action_of(path, entry.at("action").get<std::string>(),

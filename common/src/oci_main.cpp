@@ -295,9 +295,22 @@ int exec(const oci_state::Invocation& call) {
     const Fd console = console_of(cfg, call);
     cfg.console_socket = console.get();
     const ExecPidFile pid_file(call.pid_file);
+    // Closed by the child's exec (close-on-exec) or its exit: until then it
+    // is still setting itself up (its seccomp filter comes last), and
+    // neither its PID nor --detach's exit may tell the engine it runs.
+    int ends[2];
+    sys::check(::pipe2(ends, O_CLOEXEC), "pipe2()");
+    Fd until_exec(ends[0]), exec_closes(ends[1]);
     set_joined_process({
-        .in_child = [&cfg] { set_up_joined_process(cfg); },
+        .in_child =
+            [&] {
+                until_exec.reset();
+                set_up_joined_process(cfg);
+            },
         .after_fork = [&](pid_t child) -> std::optional<int> {
+            exec_closes.reset();
+            char byte = 0;
+            while (::read(until_exec.get(), &byte, 1) < 0 && errno == EINTR) {}
             try {
                 pid_file.write(child);
             } catch (...) {

@@ -528,6 +528,27 @@ int cmd_cve_2019_5736(const Args& args) {
     return 0;
 }
 
+// getpid and getppid through the i386 ABI (int 0x80: numbers 20 and 64),
+// so that a seccomp filter's architectures are seen: a filter that lacks
+// the i386 ABI kills us here (SIGSYS); one that has it applies its rules.
+int cmd_i386_syscalls(const Args&) {
+#if defined(__x86_64__)
+    auto call = [](long number) {
+        long rc = number;
+        asm volatile("int $0x80" : "+a"(rc) : : "memory");
+        return rc;
+    };
+    const long pid = call(20), ppid = call(64);
+    std::printf("i386 getpid: %ld\ni386 getppid: %s\n", pid,
+                ppid < 0 ? ("-" + std::string(strerrorname_np(static_cast<int>(-ppid)))).c_str()
+                         : std::to_string(ppid).c_str());
+    return 0;
+#else
+    std::printf("i386: not this machine's ABI\n");
+    return 0;
+#endif
+}
+
 const probe::Register r_crash("crash", cmd_crash, "print 'ready PID', then fault (SIGSEGV)");
 const probe::Register r_fd_escape("fd-escape", cmd_fd_escape,
                                   "MARKER: walk up from every fd and /proc link toward MARKER");
@@ -548,6 +569,8 @@ const probe::Register r_release_agent("release-agent", cmd_release_agent,
                                       "open a v1 hierarchy's release_agent for writing, unwritten");
 const probe::Register r_cgroup_raise("cgroup-raise", cmd_cgroup_raise,
                                      "VALUE: write VALUE to the container's own pids.max");
+const probe::Register r_i386("i386-syscalls", cmd_i386_syscalls,
+                             "getpid and getppid by int 0x80 (seccomp's architectures)");
 const probe::Register r_setuid_gain(
     "setuid-gain", cmd_setuid_gain,
     "plant a setuid-root probe, run it as uid 1000, print its euid");

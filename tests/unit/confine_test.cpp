@@ -61,6 +61,32 @@ TEST(Confine, ProfileInDockersFormat) {
          {R"({"defaultAction": "SCMP_ACT_NOPE"})", R"({"defaultAction": "SCMP_ACT_ALLOW", )",
           R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["nope"],
               "action": "SCMP_ACT_ERRNO"}]})",
-          R"({"syscalls": []})"})
+          R"({"syscalls": []})",
+          R"({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_NOPE"]})"})
         EXPECT_THROW(confine_plan::parse_profile("p.json", bad), UsageError) << bad;
+}
+
+TEST(Confine, ProfileArchitecturesOciAndDockersArchMap) {
+    const auto oci = confine_plan::parse_profile("p.json", R"({"defaultAction": "SCMP_ACT_ALLOW",
+                      "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]})");
+    EXPECT_EQ(oci.architectures,
+              (std::vector<std::uint32_t>{SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X32}));
+    // Docker's: only this machine's entry counts; an arch libseccomp lacks elsewhere is no error.
+    const auto docker =
+        confine_plan::parse_profile("p.json", R"({"defaultAction": "SCMP_ACT_ALLOW", "archMap": [
+            {"architecture": "SCMP_ARCH_SOMEDAY", "subArchitectures": ["SCMP_ARCH_LATER"]},
+            {"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]},
+            {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}]})");
+    if (seccomp_arch_native() == SCMP_ARCH_X86_64) {
+        EXPECT_EQ(docker.architectures, (std::vector<std::uint32_t>{SCMP_ARCH_X86}));
+        // A rule covers each ABI the filter takes.
+        const std::string text =
+            confine_plan::Filter(
+                confine_plan::parse_profile("p.json", R"({"defaultAction": "SCMP_ACT_ALLOW",
+                                        "architectures": ["SCMP_ARCH_X86"], "syscalls": [
+                                        {"names": ["getppid"], "action": "SCMP_ACT_ERRNO"}]})"))
+                .text();
+        EXPECT_NE(text.find("filter for arch x86_64 "), std::string::npos) << text;
+        EXPECT_NE(text.find("filter for arch x86 "), std::string::npos) << text;
+    }
 }

@@ -56,6 +56,11 @@ struct Profile {
     };
     std::uint32_t default_action = 0;
     std::vector<Rule> rules;
+    // The ABIs the filter takes besides this machine's own (SCMP_ARCH_*
+    // tokens): the OCI spec's `architectures`, or the subArchitectures of
+    // this machine's entry of Docker's `archMap`. Their calls meet the same
+    // rules (libseccomp translates each by name); any other ABI is killed.
+    std::vector<std::uint32_t> architectures;
 };
 // The profile in `text` (read from `path`): UsageError naming the file and
 // what is wrong with it (not JSON, an unknown action, op or system call).

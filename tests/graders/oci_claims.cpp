@@ -191,6 +191,26 @@ const std::vector<std::string> waits = {"/bin/sh", "-c",
                                         "echo started; trap 'echo got TERM; exit 3' TERM; "
                                         "while :; do sleep 0.1; done"};
 
+// COMMAND under strace, each call of `syscall` (in any of its processes)
+// delayed 300 ms on entry: a race made certain, never a failure of the
+// right order.
+std::vector<std::string> delayed_300ms(const std::string& syscall,
+                                       const std::vector<std::string>& command) {
+    std::vector<std::string> argv = {"strace",
+                                     "-f",
+                                     "-qq",
+                                     "-o",
+                                     "/dev/null",
+                                     "-e",
+                                     "signal=none",
+                                     "-e",
+                                     "trace=" + syscall,
+                                     "-e",
+                                     "inject=" + syscall + ":delay_enter=300000"};
+    argv.insert(argv.end(), command.begin(), command.end());
+    return argv;
+}
+
 }  // namespace
 
 TEST(Oci, CreateStopsBeforeExecAndStartLetsItRun) {
@@ -227,22 +247,8 @@ TEST(Oci, StartReleasesACommandThatEndsAtOnce) {
     ASSERT_EQ(created.status, 0) << ran(created, 0);
     const pid_t pid = b.pid();
     ASSERT_GT(pid, 0) << note("state gives the container's PID after create", "pid 0");
-    const std::vector<std::string> argv = {"strace",
-                                           "-f",
-                                           "-qq",
-                                           "-o",
-                                           "/dev/null",
-                                           "-e",
-                                           "signal=none",
-                                           "-e",
-                                           "trace=pidfd_open",
-                                           "-e",
-                                           "inject=pidfd_open:delay_enter=300000",
-                                           lab_executable(lab()),
-                                           "--root",
-                                           b.root(),
-                                           "start",
-                                           b.id};
+    const std::vector<std::string> argv =
+        delayed_300ms("pidfd_open", {lab_executable(lab()), "--root", b.root(), "start", b.id});
     const Result started = run_to_end(argv);
     ASSERT_TRUE(started.status != 127 && started.err.find("'strace'") == std::string::npos)
         << note("strace installed (sudo ./nslab setup installs it)", started.err);
@@ -376,27 +382,9 @@ TEST(Oci, ExecJoinsEveryNamespace) {
     // strace delays the joined child's seccomp(2), its last step before the
     // exec, by 300 ms: the PID must not be written before that exec, so what
     // /proc says at once, as conmon would read it, is the confined process.
-    const std::vector<std::string> argv = {"strace",
-                                           "-f",
-                                           "-qq",
-                                           "-o",
-                                           "/dev/null",
-                                           "-e",
-                                           "signal=none",
-                                           "-e",
-                                           "trace=seccomp",
-                                           "-e",
-                                           "inject=seccomp:delay_enter=300000",
-                                           lab_executable(lab()),
-                                           "--root",
-                                           b.root(),
-                                           "exec",
-                                           "--detach",
-                                           "--pid-file",
-                                           pid_file,
-                                           b.id,
-                                           "/bin/sleep",
-                                           "30"};
+    const std::vector<std::string> argv =
+        delayed_300ms("seccomp", {lab_executable(lab()), "--root", b.root(), "exec", "--detach",
+                                  "--pid-file", pid_file, b.id, "/bin/sleep", "30"});
     nslab::command::Child tracer;
     try {
         tracer = nslab::command::start({.argv = argv,

@@ -419,7 +419,12 @@ TEST(Oci, ExecJoinsEveryNamespace) {
     EXPECT_EQ(nslab::sys::read_file("/proc/" + std::to_string(joined) + "/cgroup"),
               nslab::sys::read_file("/proc/" + std::to_string(pid) + "/cgroup"))
         << "the exec'd process is in the container's cgroup";
-    const std::string parent = status_of(joined)["PPid"];
+    // Its parent once the runtime has gone (it exits just after the pid file).
+    std::string parent = status_of(joined)["PPid"];
+    for (int i = 0; i < 500 && parent != std::to_string(::getpid()); ++i) {
+        std::this_thread::sleep_for(20ms);
+        parent = status_of(joined)["PPid"];
+    }
     EXPECT_EQ(parent, std::to_string(::getpid()))
         << note("its parent the caller, a subreaper (the runtime has exited)", "PPid " + parent);
     ::kill(joined, SIGKILL);

@@ -60,12 +60,13 @@ set_tests_properties(grading.submissions PROPERTIES LABELS "grading;root" TIMEOU
 
 # Reliability (tests/faults/run PART) and the sanitizers (the asan tree).
 set(faults_run "${suite_src}/tests/faults/run")
-foreach(part IN ITEMS leaks leak-control bad-inputs bad-inputs-doc parallel graders-at-once)
+foreach(part IN ITEMS leaks leak-control bad-inputs bad-inputs-doc parallel graders-at-once oci)
   add_test(NAME faults.${part} COMMAND "${faults_run}" "${NSLAB_SUITE_ROOT}" ${part})
   set_tests_properties(faults.${part} PROPERTIES LABELS "faults;root" TIMEOUT 1200)
 endforeach()
-# They run `nslab cleanup` (leaks, bad inputs), or every grader at once: alone.
+# They run `nslab cleanup` (leaks, bad inputs, oci), or every grader at once: alone.
 set_tests_properties(faults.leaks faults.leak-control faults.bad-inputs faults.graders-at-once
+                     faults.oci
                      PROPERTIES RUN_SERIAL ON COST -10)
 add_test(NAME sanitizers.build COMMAND "${faults_run}" "${NSLAB_SUITE_ROOT}" asan-build)
 set_tests_properties(sanitizers.build PROPERTIES LABELS "sanitizers" TIMEOUT 2400

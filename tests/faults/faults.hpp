@@ -30,7 +30,9 @@ std::string probe_in(int lab);  // /bin/probe from lab 02 on, bin/probe before
 
 // Makes this process the host described above. Call once, first. Lab 10's
 // layer store (oci::store_root) is a tmpfs of this host's own, so a test may
-// empty it (empty_layer_store) and make the next --image run unpack again.
+// empty it (empty_layer_store) and make the next --image run unpack again;
+// so is lab 12's state root (oci_state::default_root), which `nslab
+// cleanup` sweeps.
 void become_scratch_host();
 void empty_layer_store();
 // The image lab 10's runs may use (the build's podman-saved oci-archive), or
@@ -83,6 +85,8 @@ struct HostState {
     std::set<std::string> images;     // lab 10's container directories (image_store::state_root)
     std::set<std::string> unpacking;  // lab 10's unpackers' temporary directories (oci::store_root)
     std::set<std::string> firewall;   // lab 04's table ip nslab (its rules) and ip_forward
+    std::set<std::string> oci;        // lab 12's state root (oci_state::default_root, our own)
+    std::set<std::string> hand_overs;  // the cgroup hand-over records (cgroupfs::hand_over_dir)
 };
 HostState snapshot();
 
@@ -112,5 +116,7 @@ std::string read_table(const std::string& path);
 int bad_inputs(const std::string& table, const std::string& text);
 int bad_inputs_markdown(const std::string& table);  // the table for docs/reliability.md
 int parallel(int containers);
+// Lab 12's runtime SIGKILLed at any point, and its caller (conmon) too (oci.cpp).
+int oci_faults(std::uint64_t seed, int rounds);
 
 }  // namespace faults

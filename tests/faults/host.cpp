@@ -17,6 +17,7 @@
 
 #include "faults.hpp"
 #include "nslab/cgroup_plan.hpp"
+#include "nslab/cgroupfs.hpp"
 #include "nslab/cli.hpp"
 #include "nslab/command.hpp"
 #include "nslab/image_store.hpp"
@@ -26,6 +27,7 @@
 #include "nslab/netlink.hpp"
 #include "nslab/nftables.hpp"
 #include "nslab/oci_image.hpp"
+#include "nslab/oci_state.hpp"
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
 
@@ -75,6 +77,9 @@ void become_scratch_host() {
     // is a cache other runs use (a test empties ours to unpack again).
     sys::mkdir_p(nslab::oci::store_root, 0755);
     sys::mount("faults-layers", nslab::oci::store_root, "tmpfs", MS_NOSUID, "mode=755");
+    // Lab 12's state root too: `nslab cleanup` sweeps it, and must find ours alone.
+    sys::mkdir_p(nslab::oci_state::default_root, 0700);
+    sys::mount("faults-oci", nslab::oci_state::default_root, "tmpfs", MS_NOSUID, "mode=700");
     nslab::netlink::Socket nl;
     nslab::netlink::set_up(nl, "lo");
     sys::prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -251,6 +256,8 @@ std::vector<std::string> differences(const HostState& before, const HostState& a
     compare("container directory", before.images, after.images, &ours, out);
     compare("unpacker's directory", before.unpacking, after.unpacking, nullptr, out);
     compare("firewall", before.firewall, after.firewall, nullptr, out);
+    compare("lab 12 state", before.oci, after.oci, nullptr, out);
+    compare("cgroup hand-over", before.hand_overs, after.hand_overs, &ours, out);
     return out;
 }
 
@@ -289,6 +296,8 @@ HostState snapshot() {
     with_owner(nslab::image_store::state_root, "/owner", s.images);
     walk(std::string(nslab::oci::store_root) + "/tmp", 1, "", s.unpacking);
     walk("/run/netns", 1, "", s.netns);
+    walk(nslab::oci_state::default_root, 2, "", s.oci);
+    walk(nslab::cgroupfs::hand_over_dir, 1, "", s.hand_overs);
     walk(nslab::net::files_dir, 1, "", s.tmp);  // lab 04's /etc/hosts and resolv.conf
     // Lab 04's NAT: the table, each tagged rule, the forwarding switch.
     nslab::nftables::Context nft;

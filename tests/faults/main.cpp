@@ -1,6 +1,7 @@
 // nslab-faults [--bin DIR] leaks [--seed N] [--rounds N] [--no-cleanup]
 //              [--bin DIR] bad-inputs TABLE [--markdown]
 //              [--bin DIR] parallel [--containers N]
+//              [--bin DIR] oci [--seed N] [--rounds N]
 // As root (the markdown table excepted). See faults.hpp and docs/reliability.md.
 #include <unistd.h>
 
@@ -18,7 +19,8 @@ int usage() {
     std::fprintf(stderr,
                  "usage: nslab-faults [--bin DIR] leaks [--seed N] [--rounds N] [--no-cleanup]\n"
                  "       nslab-faults [--bin DIR] bad-inputs TABLE [--markdown]\n"
-                 "       nslab-faults [--bin DIR] parallel [--containers N]\n");
+                 "       nslab-faults [--bin DIR] parallel [--containers N]\n"
+                 "       nslab-faults [--bin DIR] oci [--seed N] [--rounds N]\n");
     return 2;
 }
 
@@ -58,6 +60,10 @@ int main(int argc, char** argv) {
                 std::stoull(option("--seed", std::to_string(std::random_device{}()))),
                 std::stoi(option("--rounds", "5")), !flag("--no-cleanup"));
         if (bad_inputs) return faults::bad_inputs(args[1], table);
+        if (command == "oci")
+            return faults::oci_faults(
+                std::stoull(option("--seed", std::to_string(std::random_device{}()))),
+                std::stoi(option("--rounds", "5")));
         if (command == "parallel") return faults::parallel(std::stoi(option("--containers", "20")));
         return usage();
     } catch (const std::exception& e) {

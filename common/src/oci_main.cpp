@@ -28,6 +28,7 @@
 #include "nslab/errors.hpp"
 #include "nslab/layers/oci.hpp"
 #include "nslab/oci_config.hpp"
+#include "nslab/oci_leftovers.hpp"
 #include "nslab/oci_state.hpp"
 #include "nslab/procfs.hpp"
 #include "nslab/sys.hpp"
@@ -47,7 +48,8 @@ struct Paths {
 
 Paths paths_of(const oci_state::Invocation& call) {
     const std::string dir = call.root + "/" + call.id;
-    return {dir, dir + "/state.json", dir + "/exec.fifo", dir + "/config.json"};
+    return {dir, dir + "/" + oci_leftovers::state_file, dir + "/" + oci_leftovers::fifo_file,
+            dir + "/" + oci_leftovers::config_file};
 }
 
 oci_state::Saved load(const oci_state::Invocation& call) {
@@ -76,26 +78,13 @@ const char* status_name(oci::Status status) {
     return "stopped";
 }
 
-// A file that must not exist yet, written whole (mode 0600).
-void write_new_file(const std::string& path, const std::string& text) {
-    Fd file = sys::open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    const ssize_t written =
-        sys::check(::write(file.get(), text.data(), text.size()), "write(" + path + ")");
-    if (static_cast<size_t>(written) != text.size())
-        throw std::runtime_error("write(" + path + "): short write");
-}
-
 // The state file, whole or not at all: written beside, then renamed.
 void save(const Paths& paths, const oci_state::Saved& saved) {
-    const std::string temporary = paths.state + ".new";
-    write_new_file(temporary, oci_state::to_json(saved));
-    sys::check(::rename(temporary.c_str(), paths.state.c_str()), "rename(" + paths.state + ")");
+    oci_leftovers::write_whole(paths.state, oci_state::to_json(saved));
 }
 
 void remove_state_dir(const Paths& paths) {
-    for (const std::string& file : {paths.state, paths.fifo, paths.state + ".new", paths.config})
-        if (::unlink(file.c_str()) != 0 && errno != ENOENT) sys::fail("unlink(" + file + ")");
-    if (::rmdir(paths.dir.c_str()) != 0 && errno != ENOENT) sys::fail("rmdir(" + paths.dir + ")");
+    oci_leftovers::remove_dir(paths.dir);
 }
 
 // linux.namespaces[].path: each opened now, while the host's paths are
@@ -163,7 +152,11 @@ int create(const oci_state::Invocation& call) {
         sys::fail("mkdir(" + paths.dir + ")");
     }
     ScopeGuard remove_dir([&] { remove_state_dir(paths); });
-    write_new_file(paths.config, config_text);
+    // Before anything is made, who makes it and the cgroup to come: a
+    // SIGKILL from here on leaves a directory `delete --force` and `nslab
+    // cleanup` know for unfinished, and what to remove with it.
+    oci_leftovers::record_creator(paths.dir, cgroupfs::container_path(cfg.id, ::getpid()));
+    oci_leftovers::write_new_file(paths.config, config_text);
     // Anyone may open it for writing (0622): the container's root may not
     // be the host's once a user namespace maps it.
     sys::check(::mkfifo(paths.fifo.c_str(), 0622), "mkfifo(" + paths.fifo + ")");
@@ -326,6 +319,25 @@ int exec(const oci_state::Invocation& call) {
 }
 
 int remove(const oci_state::Invocation& call) {
+    // No state.json yet: a create runs, or was killed (oci_leftovers.hpp).
+    const std::string dir = paths_of(call).dir;
+    switch (oci_leftovers::judge(dir)) {
+        case oci_leftovers::Kind::being_created:
+            throw std::runtime_error("it is being created: its create still runs");
+        case oci_leftovers::Kind::unfinished:
+            if (!call.force)
+                throw std::runtime_error(
+                    "its create was killed before it finished: delete --force removes what it "
+                    "left");
+            if (!oci_leftovers::remove_unfinished(dir))
+                throw std::runtime_error("it is being created: its create still runs");
+            return 0;
+        case oci_leftovers::Kind::missing:
+            if (call.force) return 0;  // as runc: nothing to remove is no error then
+            break;
+        case oci_leftovers::Kind::container:
+            break;
+    }
     const oci_state::Saved saved = load(call);
     Config cfg = base_config();
     oci::remove(cfg, process_of(saved), saved.cgroup, call.force);

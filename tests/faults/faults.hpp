@@ -74,6 +74,9 @@ class Runtime {
     std::string out_;
 };
 
+// All of a file (a memfd a lab wrote its output to), from its start.
+std::string text_of(const nslab::Fd& file);
+
 // What a run may leave behind, one sorted line per thing.
 struct HostState {
     std::set<std::string> mounts;     // /proc/self/mountinfo

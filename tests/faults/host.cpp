@@ -187,10 +187,14 @@ int Runtime::wait(std::chrono::milliseconds limit) {
 }
 
 std::string Runtime::err() const {
+    return text_of(stderr_);
+}
+
+std::string text_of(const nslab::Fd& file) {
     std::string text;
     char buffer[4096];
     off_t at = 0;
-    for (ssize_t n; (n = ::pread(stderr_.get(), buffer, sizeof buffer, at)) > 0; at += n)
+    for (ssize_t n; (n = ::pread(file.get(), buffer, sizeof buffer, at)) > 0; at += n)
         text.append(buffer, static_cast<size_t>(n));
     return text;
 }

@@ -10,8 +10,9 @@
 //   KILL-conmon-created, KILL-conmon-running
 //                 SIGKILL of its caller, a subreaper playing conmon, after
 //                 create (or start): the container runs on (state created,
-//                 running); then `delete --force`, or its process dies,
-//                 state says stopped and a plain `delete` removes it
+//                 running), and `nslab cleanup` keeps it; then `delete
+//                 --force`, or its process dies, state says stopped and a
+//                 plain `delete` (or `nslab cleanup`) removes it
 //   KILL-delete   SIGKILL of `delete --force` at a random moment, then
 //                 `delete --force` again
 //   two-creates   a second create of the id fails (1, one line) and leaves
@@ -54,10 +55,20 @@ using Clock = std::chrono::steady_clock;
 
 const std::string root = nslab::oci_state::default_root;
 
-enum class Ending { normal, kill_create, kill_conmon_created, kill_conmon_running, kill_delete, two_creates };
-constexpr Ending endings[] = {Ending::normal,          Ending::kill_create,
-                              Ending::kill_conmon_created, Ending::kill_conmon_running,
-                              Ending::kill_delete,     Ending::two_creates};
+enum class Ending {
+    normal,
+    kill_create,
+    kill_conmon_created,
+    kill_conmon_running,
+    kill_delete,
+    two_creates
+};
+constexpr Ending endings[] = {Ending::normal,
+                              Ending::kill_create,
+                              Ending::kill_conmon_created,
+                              Ending::kill_conmon_running,
+                              Ending::kill_delete,
+                              Ending::two_creates};
 
 const char* name_of(Ending e) {
     switch (e) {
@@ -148,14 +159,6 @@ class Oci {
     static nslab::Fd memfd(const char* name) {
         return nslab::Fd(sys::check(::memfd_create(name, MFD_CLOEXEC), "memfd_create"));
     }
-    static std::string text_of(const nslab::Fd& fd) {
-        std::string text;
-        char buffer[4096];
-        off_t at = 0;
-        for (ssize_t n; (n = ::pread(fd.get(), buffer, sizeof buffer, at)) > 0; at += n)
-            text.append(buffer, static_cast<size_t>(n));
-        return text;
-    }
     nslab::Fd out_, err_;
     pid_t pid_ = -1;
     int status_ = -1;
@@ -179,16 +182,25 @@ std::string status_of(const std::string& id) {
     return state.value("status", "?") + " pid " + std::to_string(state.value("pid", 0));
 }
 
-// The container's state.json as create wrote it ("" when there is none).
-std::string saved_text(const std::string& id) {
+// The container's state.json as create wrote it (text "" when there is none).
+struct Saved {
+    std::string text, cgroup;
+    pid_t pid = 0;
+    std::uint64_t start_time = 0;
+};
+Saved saved(const std::string& id) {
+    Saved s;
     try {
-        return sys::read_file(root + "/" + id + "/state.json");
+        s.text = sys::read_file(root + "/" + id + "/state.json");
     } catch (const std::system_error&) {
-        return {};
+        return s;
     }
-}
-nlohmann::json saved(const std::string& id) {
-    return nlohmann::json::parse(saved_text(id), nullptr, false);
+    const nlohmann::json state = nlohmann::json::parse(s.text, nullptr, false);
+    if (!state.is_object()) return s;
+    s.cgroup = state.value("cgroup", "");
+    s.pid = state.value("pid", 0);
+    s.start_time = state.value("start_time", std::uint64_t{0});
+    return s;
 }
 
 // The runtime that named a cgroup "/nslab/X-PID": PID (0: none).
@@ -211,7 +223,8 @@ Conmon play_conmon(const std::string& bundle_dir, const std::string& id, bool st
         reader.reset();
         ::prctl(PR_SET_CHILD_SUBREAPER, 1);
         unsigned char statuses[2] = {255, 255};
-        statuses[0] = static_cast<unsigned char>(oci({"create", "--bundle", bundle_dir, id}).status);
+        statuses[0] =
+            static_cast<unsigned char>(oci({"create", "--bundle", bundle_dir, id}).status);
         if (statuses[0] == 0 && start)
             statuses[1] = static_cast<unsigned char>(oci({"start", id}).status);
         if (::write(writer.get(), statuses, 2) != 2) ::_exit(1);
@@ -236,11 +249,22 @@ std::vector<std::string> cgroup_dirs(const std::string& path) {
     return dirs;
 }
 
-// Whether process `pid` runs, its start time the one state.json saved.
-bool runs(const nlohmann::json& state) {
-    if (!state.is_object()) return false;
-    return nslab::net::start_time_of(state.value("pid", 0)) ==
-           state.value("start_time", std::uint64_t{0});
+// Whether the container's process runs (its PID, with the start time saved).
+bool runs(const Saved& state) {
+    return state.pid > 0 && nslab::net::start_time_of(state.pid) == state.start_time;
+}
+
+// `nslab cleanup`, its output kept.
+Ran cleanup() {
+    try {
+        const command::Output o = command::run({.argv = {bin_dir + "/nslab-tool", "cleanup"},
+                                                .in = command::Stream::null(),
+                                                .out = command::Stream::pipe(),
+                                                .err = command::Stream::pipe()});
+        return {nslab::exit_status_of(o.status), o.out, o.err};
+    } catch (const command::NotStarted& e) {
+        return {e.status(), "", e.what()};
+    }
 }
 
 struct Counts {
@@ -251,9 +275,10 @@ struct Counts {
 
 int oci_faults(std::uint64_t seed, int rounds) {
     std::mt19937_64 rng(seed);
-    std::printf("oci: seed %llu (--seed %llu repeats this run), %d rounds of lab 12 x %zu endings\n",
-                static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed),
-                rounds, std::size(endings));
+    std::printf(
+        "oci: seed %llu (--seed %llu repeats this run), %d rounds of lab 12 x %zu endings\n",
+        static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed), rounds,
+        std::size(endings));
     std::fflush(stdout);
     const auto started = Clock::now();
     std::set<pid_t> ours;
@@ -267,16 +292,21 @@ int oci_faults(std::uint64_t seed, int rounds) {
     for (int round = 0; round < rounds; ++round) {
         for (Ending e : endings) {
             const int run = ++runs_done;
-            const std::string id = "faults-" + std::to_string(::getpid()) + "-" + std::to_string(run);
+            const std::string id =
+                "faults-" + std::to_string(::getpid()) + "-" + std::to_string(run);
             const bool waits = e != Ending::normal;
-            const std::string dir = bundle(waits ? std::vector<std::string>{"/bin/sleep", "60"}
-                                                 : std::vector<std::string>{"/bin/sh", "-c", "exit 3"},
-                                           rng);
+            const std::string dir =
+                bundle(waits ? std::vector<std::string>{"/bin/sleep", "60"}
+                             : std::vector<std::string>{"/bin/sh", "-c", "exit 3"},
+                       rng);
             const std::vector<std::string> create = {"create", "--bundle", dir, id};
             auto coin = [&] { return std::bernoulli_distribution(0.5)(rng); };
             std::vector<std::string> wrong;  // what the run saw that it should not have
             auto expect = [&](bool ok, const std::string& what) {
                 if (!ok) wrong.push_back(what);
+            };
+            auto succeeded = [&](const Ran& r, const std::string& what) {
+                expect(r.status == 0, what + ": exit " + std::to_string(r.status) + ": " + r.err);
             };
             std::string how;  // the run's random choices, for its report
 
@@ -286,32 +316,33 @@ int oci_faults(std::uint64_t seed, int rounds) {
                     const auto t0 = Clock::now();
                     const Ran created = oci(create);
                     create_ms = ms_since(t0);
-                    expect(created.status == 0, "create: exit " + std::to_string(created.status) +
-                                                    ": " + created.err);
-                    const nlohmann::json state = saved(id);
-                    const pid_t pid = state.is_object() ? state.value("pid", 0) : 0;
-                    ours.insert(runtime_of(state.is_object() ? state.value("cgroup", "") : ""));
+                    succeeded(created, "create");
+                    const Saved state = saved(id);
+                    const pid_t pid = state.pid;
+                    ours.insert(runtime_of(state.cgroup));
                     const Ran start = oci({"start", id});
-                    expect(start.status == 0, "start: exit " + std::to_string(start.status) + ": " + start.err);
+                    succeeded(start, "start");
                     int status = -1;
                     if (pid > 0) status = nslab::exit_status_of(sys::waitpid(pid, 0));
-                    expect(status == 3, "the command's exit status " + std::to_string(status) + ", not 3");
+                    expect(status == 3,
+                           "the command's exit status " + std::to_string(status) + ", not 3");
                     const std::string now = status_of(id);
                     expect(now.starts_with("stopped"), "state after it exited: " + now);
                     const Ran removed = oci({"delete", id});
-                    expect(removed.status == 0, "delete: exit " + std::to_string(removed.status) + ": " + removed.err);
+                    succeeded(removed, "delete");
                     break;
                 }
                 case Ending::kill_create: {
                     const double limit = 1.2 * (create_ms > 0 ? create_ms : 60.0);
                     const double at = std::uniform_real_distribution<double>(0, limit)(rng);
-                    const bool cleanup = coin();
+                    const bool sweep = coin();
                     int status = -1;
                     {
                         const auto t0 = Clock::now();
                         Oci killed(create);
                         ours.insert(killed.pid());
-                        std::this_thread::sleep_until(t0 + std::chrono::duration<double, std::milli>(at));
+                        std::this_thread::sleep_until(
+                            t0 + std::chrono::duration<double, std::milli>(at));
                         killed.kill();
                         status = killed.wait();
                     }
@@ -324,7 +355,8 @@ int oci_faults(std::uint64_t seed, int rounds) {
                         ++left_dirs;
                         how += ", left its state directory";
                     }
-                    std::this_thread::sleep_for(20ms);  // a container its parent-death signal kills is gone
+                    std::this_thread::sleep_for(
+                        20ms);  // a container its parent-death signal kills is gone
                     while (::waitpid(-1, nullptr, WNOHANG) > 0) {}
                     for (pid_t child : nslab::procfs::children(::getpid()))
                         if (status != 0 && nslab::net::start_time_of(child)) {
@@ -332,14 +364,14 @@ int oci_faults(std::uint64_t seed, int rounds) {
                             how += " and a live container process";
                             break;
                         }
-                    if (status == 0 || !cleanup) {
+                    if (status == 0 || !sweep) {
                         how += ", then delete --force";
                         const Ran removed = oci({"delete", "--force", id});
-                        expect(removed.status == 0, "delete --force: exit " + std::to_string(removed.status) + ": " + removed.err);
+                        succeeded(removed, "delete --force");
                     } else {
                         how += ", then nslab cleanup";
-                        const int cleaned = run_cleanup();
-                        expect(cleaned == 0, "nslab cleanup: exit " + std::to_string(cleaned));
+                        const Ran cleaned = cleanup();
+                        succeeded(cleaned, "nslab cleanup");
                     }
                     const Ran gone = oci({"state", id});
                     expect(gone.status == 1 && gone.err.find("does not exist") != std::string::npos,
@@ -355,36 +387,49 @@ int oci_faults(std::uint64_t seed, int rounds) {
                                ", " + std::to_string(conmon.start));
                     ::kill(conmon.pid, SIGKILL);
                     sys::waitpid(conmon.pid, 0);
-                    const nlohmann::json state = saved(id);
-                    const std::string cgroup = state.is_object() ? state.value("cgroup", "") : "";
+                    const Saved state = saved(id);
+                    const std::string cgroup = state.cgroup;
                     ours.insert(runtime_of(cgroup));
                     const std::string now = status_of(id);
                     expect(now.starts_with(start ? "running" : "created") && runs(state),
                            "state after conmon's SIGKILL: " + now);
+                    // `nslab cleanup` keeps a live container, and says so.
+                    const Ran cleaned = cleanup();
+                    const std::string kept = "kept lab 12 container " + root + "/" + id;
+                    expect(cleaned.status == 0 && cleaned.out.find(kept) != std::string::npos,
+                           "nslab cleanup: exit " + std::to_string(cleaned.status) + ", no '" +
+                               kept + "' line: " + cleaned.out + cleaned.err);
+                    const std::string still = status_of(id);
+                    expect(still == now, "state after nslab cleanup: " + still);
                     if (coin()) {
                         how = "then delete --force";
                         const Ran removed = oci({"delete", "--force", id});
-                        expect(removed.status == 0, "delete --force: exit " + std::to_string(removed.status) + ": " + removed.err);
+                        succeeded(removed, "delete --force");
                     } else {
-                        how = "then its process dies, then delete";
-                        const pid_t pid = state.is_object() ? state.value("pid", 0) : 0;
+                        const bool sweep = coin();
+                        how = sweep ? "then its process dies, then nslab cleanup"
+                                    : "then its process dies, then delete";
+                        const pid_t pid = state.pid;
                         int status = -1;
                         if (pid > 0 && ::kill(pid, SIGKILL) == 0)
                             status = nslab::exit_status_of(sys::waitpid(pid, 0));  // ours now
-                        expect(status == 128 + SIGKILL, "its process's end: " + std::to_string(status));
+                        expect(status == 128 + SIGKILL,
+                               "its process's end: " + std::to_string(status));
                         const std::string after = status_of(id);
-                        expect(after.starts_with("stopped"), "state once its process died: " + after);
-                        const Ran removed = oci({"delete", id});
-                        expect(removed.status == 0, "delete: exit " + std::to_string(removed.status) + ": " + removed.err);
+                        expect(after.starts_with("stopped"),
+                               "state once its process died: " + after);
+                        const Ran removed = sweep ? cleanup() : oci({"delete", id});
+                        succeeded(removed, sweep ? "nslab cleanup" : "delete");
                     }
-                    for (const std::string& left : cgroup_dirs(cgroup)) expect(false, "its cgroup " + left + " after delete");
+                    for (const std::string& left : cgroup_dirs(cgroup))
+                        expect(false, "its cgroup " + left + " after delete");
                     break;
                 }
                 case Ending::kill_delete: {
                     const Ran created = oci(create);
-                    expect(created.status == 0, "create: exit " + std::to_string(created.status) + ": " + created.err);
-                    const nlohmann::json state = saved(id);
-                    ours.insert(runtime_of(state.is_object() ? state.value("cgroup", "") : ""));
+                    succeeded(created, "create");
+                    const Saved state = saved(id);
+                    ours.insert(runtime_of(state.cgroup));
                     if (coin()) {
                         how = "started, ";
                         oci({"start", id});
@@ -395,7 +440,8 @@ int oci_faults(std::uint64_t seed, int rounds) {
                     {
                         const auto t0 = Clock::now();
                         Oci killed({"delete", "--force", id});
-                        std::this_thread::sleep_until(t0 + std::chrono::duration<double, std::milli>(at));
+                        std::this_thread::sleep_until(
+                            t0 + std::chrono::duration<double, std::milli>(at));
                         killed.kill();
                         status = killed.wait();
                         if (status == 0) delete_ms = ms_since(t0);
@@ -406,16 +452,15 @@ int oci_faults(std::uint64_t seed, int rounds) {
                     how += text;
                     if (status != 0) {
                         const Ran removed = oci({"delete", "--force", id});
-                        expect(removed.status == 0, "delete --force again: exit " + std::to_string(removed.status) + ": " + removed.err);
+                        succeeded(removed, "delete --force again");
                     }
                     break;
                 }
                 case Ending::two_creates: {
                     const Ran first = oci(create);
-                    expect(first.status == 0, "create: exit " + std::to_string(first.status) + ": " + first.err);
-                    const std::string text = saved_text(id);
-                    const nlohmann::json state = saved(id);
-                    const std::string cgroup = state.is_object() ? state.value("cgroup", "") : "";
+                    succeeded(first, "create");
+                    const Saved state = saved(id);
+                    const std::string cgroup = state.cgroup;
                     ours.insert(runtime_of(cgroup));
                     const std::vector<std::string> dirs = cgroup_dirs(cgroup);
                     expect(!dirs.empty(), "the first's cgroup " + cgroup);
@@ -425,19 +470,22 @@ int oci_faults(std::uint64_t seed, int rounds) {
                     ours.insert(second_pid);
                     const int status = second.wait();
                     const std::string err = second.err();
-                    expect(status == 1, "the second create: exit " + std::to_string(status) + ", not 1");
-                    expect(std::count(err.begin(), err.end(), '\n') == 1 &&
-                               err.find("a container of this id exists already") != std::string::npos,
-                           "the second create's stderr: " + err);
-                    expect(saved_text(id) == text, "the first's state.json changed");
+                    expect(status == 1,
+                           "the second create: exit " + std::to_string(status) + ", not 1");
+                    expect(
+                        std::count(err.begin(), err.end(), '\n') == 1 &&
+                            err.find("a container of this id exists already") != std::string::npos,
+                        "the second create's stderr: " + err);
+                    expect(saved(id).text == state.text, "the first's state.json changed");
                     expect(runs(state), "the first's process gone");
                     expect(cgroup_dirs(cgroup) == dirs, "the first's cgroup changed");
-                    expect(status_of(id).starts_with("created"), "the first's state: " + status_of(id));
+                    expect(status_of(id).starts_with("created"),
+                           "the first's state: " + status_of(id));
                     // Nothing of its own: no cgroup named after it, no file.
-                    for (const auto& line : settle(between, {second_pid}, 0ms, {state.value("pid", 0)}))
+                    for (const auto& line : settle(between, {second_pid}, 0ms, {state.pid}))
                         expect(false, "the second create's " + line);
                     const Ran removed = oci({"delete", "--force", id});
-                    expect(removed.status == 0, "delete --force: exit " + std::to_string(removed.status) + ": " + removed.err);
+                    succeeded(removed, "delete --force");
                     break;
                 }
             }
@@ -469,10 +517,11 @@ int oci_faults(std::uint64_t seed, int rounds) {
         failed += c.bad;
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    std::printf("oci: %d runs, %d leaks found (seed %llu, %.0f s); of %d killed creates, %d left "
-                "a state directory, %d a live container process\n",
-                runs_done, leaked, static_cast<unsigned long long>(seed), seconds, killed_creates,
-                left_dirs, left_processes);
+    std::printf(
+        "oci: %d runs, %d leaks found (seed %llu, %.0f s); of %d killed creates, %d left "
+        "a state directory, %d a live container process\n",
+        runs_done, leaked, static_cast<unsigned long long>(seed), seconds, killed_creates,
+        left_dirs, left_processes);
     std::printf("faults-oci: %d passed, %d failed\n", runs_done - failed, failed);
     return failed == 0 ? 0 : 1;
 }

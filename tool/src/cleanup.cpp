@@ -25,6 +25,8 @@
 #include "nslab/image_store.hpp"
 #include "nslab/net_host.hpp"
 #include "nslab/oci_image.hpp"
+#include "nslab/oci_leftovers.hpp"
+#include "nslab/oci_state.hpp"
 #include "nslab/sys.hpp"
 #include "sandbox.hpp"
 
@@ -36,6 +38,9 @@ namespace tool {
 // the cgroup directory, the address lease and, until the kernel tears the
 // network namespace down, the host end of the veth stay. Each layer knows
 // what it makes; this only asks each to remove what has no live owner.
+// Lab 12's runtime leaves by design, its container running on: a state
+// directory goes once its container has stopped or its create was killed
+// (oci_leftovers.hpp).
 namespace {
 
 namespace sys = nslab::sys;
@@ -176,6 +181,10 @@ int cleanup(const std::vector<std::string>& args) {
         return 2;
     }
     std::vector<std::string> removed, errors;
+    // Lab 12's first: a stopped or unfinished container's cgroup goes with
+    // it, and its parent can go below.
+    auto oci = nslab::oci_leftovers::cleanup_stale(nslab::oci_state::default_root, &errors);
+    for (auto& line : oci.removed) removed.push_back(std::move(line));
     for (auto& line : nslab::net::cleanup_stale()) removed.push_back(std::move(line));
     for (auto& path : nslab::cgroupfs::cleanup_stale(cgroup_parents(), &errors))
         removed.push_back("removed cgroup " + path);
@@ -190,6 +199,7 @@ int cleanup(const std::vector<std::string>& args) {
     for (auto& line : remove_dead_graders_queues(errors)) removed.push_back(std::move(line));
     for (auto& line : remove_dead_graders_segments(errors)) removed.push_back(std::move(line));
     for (const auto& line : removed) std::cout << line << "\n";
+    for (const auto& line : oci.kept) std::cout << line << "\n";
     for (const auto& line : errors) std::cerr << "nslab cleanup: " << line << "\n";
     if (removed.empty() && errors.empty()) std::cout << "nothing to clean up\n";
     return errors.empty() ? 0 : 1;

@@ -208,6 +208,16 @@ void attach_console(const Config& cfg) {
     ::close(cfg.console_socket);
 }
 
+// ...and for the container's first process, that pty is also its
+// /dev/console, as runc makes it: a bind of the replica (now our fd 0) onto
+// an empty file in the container's own /dev. A joined process (exec -t)
+// gets a pty, and the console stays the first one's.
+void bind_console_device() {
+    Fd target(sys::check(::open("/dev/console", O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600),
+                         "open(/dev/console)"));
+    sys::mount("/proc/self/fd/0", "/dev/console", "", MS_BIND);
+}
+
 // Lab 12: the bundle's process.rlimits, while the capabilities may still
 // raise a hard limit (CAP_SYS_RESOURCE); a refusal is one line, as runc's.
 void set_rlimits(const Config& cfg) {
@@ -332,8 +342,10 @@ int child_main(const Config& cfg, cgroup::State& cgroup, const net::State& net,
         });
         step("cgroup: namespace, cgroupfs", Layer::cgroup, [&] { cgroup::in_child(); });
         step("ipc: mqueue", Layer::ipc, [&] { ipc::in_child(); });
-        step("oci: console (a new pty)", cfg.terminal,
-             [&] { attach_console(cfg); });  // after pivot_root: the container's /dev/pts
+        step("oci: console (a new pty)", cfg.terminal, [&] {
+            attach_console(cfg);  // after pivot_root: the container's /dev/pts
+            bind_console_device();
+        });
         step("oci: sysctl", !cfg.sysctls.empty(), [&] { set_sysctls(cfg); });
         process_steps(cfg, step);  // env, cwd, rlimits, oom score, umask
         step("confine: masked and read-only paths", Layer::confine,

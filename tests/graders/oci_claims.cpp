@@ -967,10 +967,13 @@ TEST(Oci, PodmanTtyAsWithRunc) {
     claim(1, "lab12 handout: podman drives lab12_oci");
     REQUIRE_PODMAN();
     // -t: conmon listens on a console socket and the runtime sends it the
-    // pty's master; the container's stdio is the pty, whatever podman's own is.
+    // pty's master; the container's stdio is the pty, whatever podman's own
+    // is, and so is its /dev/console (a character device of the pty's major).
     same_as_runc(
         "-t", {"-t"},
-        {"sh", "-c", "test -t 0 && test -t 1 && test -t 2 && echo stdio: a terminal; tty"});
+        {"sh", "-c",
+         "test -t 0 && test -t 1 && test -t 2 && echo stdio: a terminal; tty; "
+         "stat -c '/dev/console: %F %t' /dev/console 2>&1; echo to console >/dev/console"});
 }
 
 TEST(Oci, PodmanNetworkNsPathAsWithRunc) {

@@ -148,7 +148,7 @@ std::vector<Step> steps(const Config& cfg) {
     // sysfs read-only: the container may look at the host's devices, not
     // reconfigure them.
     plan.push_back(filesystem("sysfs", "/sys", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC));
-    plan.push_back(filesystem("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, sized));
+    if (cfg.own_tmp) plan.push_back(filesystem("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, sized));
 
     // A target is made only inside a tmpfs of this plan, never in the rootfs.
     for (size_t i = 0; i < plan.size(); ++i) {

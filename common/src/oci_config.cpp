@@ -158,6 +158,7 @@ Options options_of(const json& mount, const std::string& field) {
 // bind's source is there: a missing one is refused now, not in the child.
 void read_mounts(const json& doc, Config& cfg,
                  const std::function<bool(const std::string&)>& exists) {
+    cfg.own_tmp = false;  // only when asked, below
     if (!doc.contains("mounts")) return;
     const json& mounts = doc["mounts"];
     if (!mounts.is_array()) throw Refused("mounts", "expected an array");
@@ -189,6 +190,7 @@ void read_mounts(const json& doc, Config& cfg,
         if (const auto own = made.find({destination, type}); own != made.end()) {
             if ((options.flags & MS_RDONLY) && !own->second)
                 throw Refused(field + ".options", destination + " ro: nslab's is read-write");
+            if (destination == "/tmp") cfg.own_tmp = true;
             continue;
         }
         if (type != "bind" && type != "tmpfs")

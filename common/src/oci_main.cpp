@@ -346,6 +346,26 @@ int remove(const oci_state::Invocation& call) {
     return 0;
 }
 
+// runc's run: create, start, and (unless --detach) wait as the container's
+// parent, passing signals on, then delete; its exit status is ours. create
+// made it our child, so here waitpid(2) can, as start and kill cannot.
+int run(const oci_state::Invocation& call) {
+    const int created = create(call);
+    if (created != 0) return created;
+    oci_state::Invocation force = call;
+    force.force = true;
+    ScopeGuard remove_it([&] { remove(force); });  // start failed: nothing of it may stay
+    start(call);
+    if (call.detach) {
+        remove_it.dismiss();
+        return 0;  // the caller's subreaper takes it, as after create
+    }
+    const int status = exit_status_of(wait_forwarding_signals(load(call).pid));
+    remove_it.dismiss();
+    remove(force);
+    return status;
+}
+
 // runc's --log: errors go there too, one line each, as conmon reads them.
 void log_error(const oci_state::Invocation& call, const std::string& message) {
     if (call.log.empty()) return;
@@ -384,6 +404,8 @@ int oci_main(int argc, const char* const* argv) {
                      "         [--timings] ID                        set up, wait before exec;\n"
                      "                                               --timings: each step's time\n"
                      "  start ID                                     let it exec\n"
+                     "  run [--bundle DIR] [--pid-file F] [--detach] ID\n"
+                     "                                               create, start, wait, delete\n"
                      "  state ID                                     the spec's state, as JSON\n"
                      "  kill ID [SIGNAL]                             signal it (default TERM)\n"
                      "  delete [--force] ID                          remove a stopped one\n"
@@ -407,6 +429,7 @@ int oci_main(int argc, const char* const* argv) {
         if (call.command == "state") return state(call);
         if (call.command == "kill") return kill(call);
         if (call.command == "exec") return exec(call);
+        if (call.command == "run") return run(call);
         if (call.command == "features") {
             std::cout << oci_config::features();
             return 0;

@@ -37,6 +37,11 @@ constexpr Option options[] = {
     {"create", "console-socket", 0, true},
     {"create", "no-new-keyring", 0, false},
     {"kill", "all", 'a', false},
+    {"run", "bundle", 'b', true},
+    {"run", "pid-file", 0, true},
+    {"run", "console-socket", 0, true},
+    {"run", "detach", 'd', false},
+    {"run", "no-new-keyring", 0, false},
     {"exec", "process", 'p', true},
     {"exec", "pid-file", 0, true},
     {"exec", "console-socket", 0, true},
@@ -149,8 +154,8 @@ Invocation parse_invocation(const std::vector<std::string>& args) {
             continue;
         }
         if (scope.empty() && !out.version && !out.help) {
-            static constexpr std::string_view commands[] = {"create", "start", "state",   "kill",
-                                                            "delete", "exec",  "features"};
+            static constexpr std::string_view commands[] = {"create", "start", "state",    "kill",
+                                                            "delete", "exec",  "features", "run"};
             for (std::string_view command : commands)
                 if (arg == command) scope = command;
             if (scope.empty()) throw UsageError("unknown command '" + arg + "'");
@@ -161,7 +166,8 @@ Invocation parse_invocation(const std::vector<std::string>& args) {
     }
     if (out.version || out.help) return out;
     if (out.command.empty())
-        throw UsageError("missing command: create, start, state, kill, delete, exec or features");
+        throw UsageError(
+            "missing command: create, start, run, state, kill, delete, exec or features");
     if (out.command == "features") {
         if (!positionals.empty())
             throw UsageError("features: unexpected argument '" + positionals[0] + "'");

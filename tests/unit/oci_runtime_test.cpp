@@ -363,7 +363,10 @@ TEST(OciInvocation, PodmansCommandLines) {
     EXPECT_EQ(parse_invocation({"kill", "--", "c1", "9"}).signal, SIGKILL);
     EXPECT_THROW(parse_invocation({"create", "--bogus", "c1"}), UsageError);
     EXPECT_THROW(parse_invocation({"start", "--force", "c1"}), UsageError);  // delete's
-    EXPECT_THROW(parse_invocation({"run", "c1"}), UsageError);
+    EXPECT_THROW(parse_invocation({"frobnicate", "c1"}), UsageError);
+    EXPECT_EQ(parse_invocation({"run", "--bundle", "/b", "-d", "c1"}).bundle, "/b");
+    EXPECT_TRUE(parse_invocation({"run", "--detach", "c1"}).detach);
+    EXPECT_THROW(parse_invocation({"run", "--all", "c1"}), UsageError);  // kill's
     EXPECT_THROW(parse_invocation({"start"}), UsageError);
     EXPECT_THROW(parse_invocation({"start", "a", "b"}), UsageError);
     EXPECT_THROW(parse_invocation({"--log-format", "xml", "state", "a"}), UsageError);

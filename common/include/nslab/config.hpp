@@ -95,6 +95,10 @@ struct Config {
     std::string rootfs;
     bool rootfs_writable = false;            // else / inside is read-only (always nosuid, nodev)
     std::uint64_t tmpfs_size = 64ULL << 20;  // bytes of /tmp and of /dev/shm inside
+    // A tmpfs of its own on /tmp. A bundle (lab 12) has one only when its
+    // mounts ask: else its /tmp is the root's, read-only with a read-only
+    // root, as runc makes it (podman --read-only --read-only-tmpfs=false).
+    bool own_tmp = true;
 
     // lab 03
     std::string hostname;

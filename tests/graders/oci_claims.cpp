@@ -18,6 +18,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -673,9 +674,12 @@ TEST(Oci, ConsoleSocketGetsThePtyOfTheContainersStdio) {
     b.config()["process"]["terminal"] = true;
     b.config()["process"]["consoleSize"] = {{"height", 33}, {"width", 101}};
     ConsoleSocket console;
+    // Received while create runs, as conmon does (create waits for that).
+    std::future<nslab::Fd> pending =
+        std::async(std::launch::async, [&console] { return console.receive(); });
     Result created = b.create({"--console-socket", console.path()});
+    nslab::Fd master = pending.get();
     ASSERT_EQ(created.status, 0) << ran(created, 0);
-    nslab::Fd master = console.receive();
     ASSERT_TRUE(master) << note(
         "create sends one fd over --console-socket (SCM_RIGHTS), the pty's master",
         "none came in 10 s");

@@ -80,6 +80,12 @@ void become_scratch_host() {
     // Lab 12's state root too: `nslab cleanup` sweeps it, and must find ours alone.
     sys::mkdir_p(nslab::oci_state::default_root, 0700);
     sys::mount("faults-oci", nslab::oci_state::default_root, "tmpfs", MS_NOSUID, "mode=700");
+    // Lab 04's /etc/hosts and resolv.conf files: a grader beside us makes and
+    // removes its own in the real one, which our snapshots would take for
+    // ours (faults.parallel failed so, beside grade.lab08). The leases stay
+    // shared: a snapshot tells them by their owner.
+    sys::mkdir_p(nslab::net::files_dir, 0755);
+    sys::mount("faults-files", nslab::net::files_dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755");
     nslab::netlink::Socket nl;
     nslab::netlink::set_up(nl, "lo");
     sys::prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -344,6 +344,31 @@ std::vector<std::string> cleanup_stale(std::vector<std::string>* errors) {
     return cleanup_stale({std::string(parent_name)}, errors);
 }
 
+std::vector<std::string> cleanup_hand_overs() {
+    // A record outlives its cgroup when its remover was killed between
+    // the rmdir and the unlink, and a ".new" one when hand_over() was:
+    // once no hierarchy has the cgroup and its process is gone, it is no
+    // one's.
+    std::vector<std::string> removed;
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(hand_over_dir), ::closedir);
+    if (!dir) return removed;
+    const Host& h = host();
+    while (dirent* entry = ::readdir(dir.get())) {
+        std::string name = entry->d_name;
+        if (entry->d_type != DT_REG) continue;
+        const std::string file = std::string(hand_over_dir) + "/" + name;
+        if (name.ends_with(".new")) name.resize(name.size() - 4);
+        std::string relative = "/" + name;
+        std::replace(relative.begin(), relative.end(), ':', '/');
+        bool cgroup_left = false;
+        for (const std::string& hierarchy : h.hierarchies())
+            cgroup_left = cgroup_left || sys::exists(hierarchy + relative);
+        if (cgroup_left || handed_over_to_live_process(relative)) continue;
+        if (::unlink(file.c_str()) == 0) removed.push_back(file);
+    }
+    return removed;
+}
+
 std::vector<std::string> remove_empty_parents(const std::vector<std::string>& names) {
     // Someone is making a cgroup (CreationLock): its parent may be empty
     // only for the moment before its own mkdir. Leave them all to the next

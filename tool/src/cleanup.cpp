@@ -188,6 +188,8 @@ int cleanup(const std::vector<std::string>& args) {
     for (auto& line : nslab::net::cleanup_stale()) removed.push_back(std::move(line));
     for (auto& path : nslab::cgroupfs::cleanup_stale(cgroup_parents(), &errors))
         removed.push_back("removed cgroup " + path);
+    for (auto& path : nslab::cgroupfs::cleanup_hand_overs())
+        removed.push_back("removed the hand-over record of a gone cgroup " + path);
     for (auto& dir : remove_empty_cgroup_parents())
         removed.push_back("removed empty cgroup parent " + dir);
     for (auto& path : nslab::image_store::cleanup_stale(&errors))

@@ -89,6 +89,9 @@ std::vector<std::string> cleanup_stale(const std::vector<std::string>& parents,
                                        std::vector<std::string>* errors);
 // The containers' parent only (the graders' own cleanup).
 std::vector<std::string> cleanup_stale(std::vector<std::string>* errors = nullptr);
+// `nslab cleanup`: the hand-over records (and half-written ".new" ones)
+// whose cgroup no hierarchy has and whose process has ended. Their paths.
+std::vector<std::string> cleanup_hand_overs();
 // rmdir(2)s /sys/fs/cgroup/NAME and /sys/fs/cgroup/*/NAME for each name
 // ("nslab", "nslab-grading") that is empty: a busy parent simply stays, and
 // so do all while a CreationLock is held. Returns the directories removed.

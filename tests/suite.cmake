@@ -39,6 +39,9 @@ foreach(number IN LISTS NSLAB_LABS)
 endforeach()
 
 # The mutants: one test per patch; each must be caught by the claims it names.
+# mutants.apply first checks, in a second, that each patch still applies.
+add_test(NAME mutants.apply COMMAND "${suite_src}/tests/mutants/run" --check)
+set_tests_properties(mutants.apply PROPERTIES LABELS mutants)
 file(GLOB mutant_patches CONFIGURE_DEPENDS "${suite_src}/tests/mutants/*.patch")
 set(vm_mutants "")
 foreach(patch IN LISTS mutant_patches)

@@ -318,6 +318,31 @@ TEST(Oci, KillReachesTheContainer) {
     EXPECT_NE(stopped.status, 0) << note("kill of a stopped container refused", "exit status 0");
 }
 
+// kill --all: every process of the container's cgroup, not only its first.
+// TERM shows the difference: its first process (PID 1 inside) and the one it
+// forked each trap it and say so; KILL would not (the first one's death
+// ends every process of its PID namespace).
+TEST(Oci, KillAllReachesEveryProcessOfTheContainer) {
+    claim(1, "lab12 handout: exec, kill --all, features");
+    const std::string loop = "while :; do sleep 0.1; done";
+    Bundle b({"/bin/sh", "-c",
+              "/bin/sh -c \"trap 'echo forked got TERM' TERM; " + loop +
+                  "\" & trap 'echo first got TERM' TERM; echo started; " + loop});
+    Result created = b.create();
+    ASSERT_EQ(created.status, 0) << ran(created, 0);
+    Result started = b.oci({"start"}, {b.id});
+    ASSERT_EQ(started.status, 0) << ran(started, 0);
+    ASSERT_TRUE(b.output_has("started"))
+        << note("the command runs once start returned", "its output: '" + b.output() + "'");
+    std::this_thread::sleep_for(300ms);  // both shells have set their traps
+    Result killed = b.oci({"kill", "--all"}, {b.id, "TERM"});
+    EXPECT_EQ(killed.status, 0) << ran(killed, 0);
+    EXPECT_TRUE(b.output_has("first got TERM") && b.output_has("forked got TERM")) << note(
+        "kill --all ID TERM reaches the container's first process and the one it forked "
+        "(both say 'got TERM')",
+        "its output: '" + one_line(b.output()) + "'");
+}
+
 TEST(Oci, DeleteRemovesTheStateAndTheCgroup) {
     claim(2, "lab12 step 5 (delete: refuse a running one, kill with --force, remove the cgroup)");
     Bundle b(waits);
@@ -741,9 +766,13 @@ const PodmanImage& podman_image() {
 
 // `podman --runtime RUNTIME ARGS...` (at most 60 s): what it printed and
 // its exit status. conmon, podman's container monitor, double-forks: when
-// this grader is a subreaper it is reparented here, and reaped here.
+// this grader is a subreaper it is reparented here, and reaped here. The
+// cgroupfs manager for both runtimes: under systemd podman's default is
+// systemd's (--systemd-cgroup, a D-Bus scope), which lab12_oci refuses.
 Result podman(const std::string& runtime, const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {"timeout", "-s", "KILL", "60", "podman", "--runtime", runtime};
+    std::vector<std::string> argv = {"timeout", "-s",        "KILL",  "60",
+                                     "podman",  "--runtime", runtime, "--cgroup-manager",
+                                     "cgroupfs"};
     argv.insert(argv.end(), args.begin(), args.end());
     Result r = run_to_end(argv);
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {}

@@ -126,22 +126,24 @@ std::vector<Check> namespaces(const std::string& proc) {
 std::vector<Check> cgroups(const std::string& proc, const std::string& sys) {
     std::string top = sys + "/fs/cgroup";
     struct statfs st {};
-    std::string mode = "unknown";
+    std::optional<nslab::cgroupfs::Mode> mode;
     if (::statfs(top.c_str(), &st) == 0 &&
         (st.f_type == CGROUP2_SUPER_MAGIC || st.f_type == TMPFS_MAGIC)) {
         struct statfs unified {};
         std::optional<long> unified_type;
         if (::statfs((top + "/unified").c_str(), &unified) == 0) unified_type = unified.f_type;
-        mode = nslab::cgroupfs::to_string(nslab::cgroupfs::decide_mode(st.f_type, unified_type));
+        mode = nslab::cgroupfs::decide_mode(st.f_type, unified_type);
     }
     std::vector<Check> checks;
-    checks.push_back({mode == "unknown" ? Level::fail : Level::ok, "cgroup mode",
-                      mode + " (" + top + ")",
+    checks.push_back({mode ? Level::ok : Level::fail, "cgroup mode",
+                      (mode ? nslab::cgroupfs::to_string(*mode) : "unknown") + " (" + top + ")",
                       "mount cgroup2 on /sys/fs/cgroup, or boot with systemd (lab 06)"});
-    if (mode == "unknown") return checks;
+    if (!mode) return checks;
 
+    // The mode itself, not its display name: comparing that with "unified"
+    // read /proc/cgroups on every v2 machine and found no controller there.
     std::set<std::string> present;
-    if (mode == "unified") {
+    if (*mode == nslab::cgroupfs::Mode::unified) {
         std::istringstream in(first_line(top + "/cgroup.controllers"));
         for (std::string c; in >> c;) present.insert(c);
     } else {

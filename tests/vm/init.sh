@@ -142,24 +142,6 @@ run_faults() {
     done
 }
 
-# nslab doctor reads this mode's cgroups as on a student's machine: its
-# "cgroup controllers" line must be ok (memory, pids and cpu are there).
-# On a v2 machine it once read /proc/cgroups and said none.
-run_doctor() {
-    tool=$BUILD/bin/nslab-tool
-    [ -x "$tool" ] && [ -z "$FILTER" ] || return 0
-    out=$("$tool" doctor </dev/null 2>&1)
-    line=$(printf '%s\n' "$out" | grep '  cgroup controllers: ')
-    if printf '%s\n' "$line" | grep -q '^ok    cgroup controllers: '; then
-        echo "NSLAB-VM-RESULT nslab-tool doctor.cgroup-controllers PASS"
-        passed=$((passed + 1))
-    else
-        echo "NSLAB-VM-RESULT nslab-tool doctor.cgroup-controllers FAIL"
-        echo "NSLAB-VM-LOG nslab doctor in mode $MODE said: ${line:-no cgroup controllers line}"
-        failed=$((failed + 1))
-    fi
-}
-
 # Claims that need a tool the guest lacks, left to the host's run: lab 10's
 # comparison with podman (podman loads and runs the image that claim builds;
 # the guest has no podman) and lab 12's podman-with-runc-and-lab12_oci
@@ -200,7 +182,6 @@ run_graders() {
     done
     [ "$found" = 1 ] || fatal "no executable $BUILD/bin/grade_lab* in the guest"
     run_faults
-    run_doctor
     echo "NSLAB-VM-DONE $passed $failed"
 }
 

@@ -67,7 +67,18 @@ void run_from_sealed_copy(const char* name, char** argv) {
                        "sendfile(the runtime into its sealed copy)");
         if (n == 0) break;  // the file shrank under us: the exec below fails
     }
-    sys::check(::fcntl(copy.get(), F_ADD_SEALS, sealed_copy_seals()), "fcntl(F_ADD_SEALS)");
+    // F_SEAL_WRITE is refused (EBUSY) while a page of the copy holds a
+    // reference beyond the page cache's (fcntl(2), memfd_create(2)). No
+    // mapping of ours does; a reference the kernel holds a moment longer
+    // than its own wait may. Seen once, under a whole suite's load, and not
+    // reproduced: so it is tried again, for about 2 s, before it is an error.
+    int sealed = -1;
+    for (int attempt = 0; attempt < 20; ++attempt) {
+        sealed = ::fcntl(copy.get(), F_ADD_SEALS, sealed_copy_seals());
+        if (sealed == 0 || errno != EBUSY) break;
+        ::usleep(10000 * (attempt + 1));
+    }
+    sys::check(sealed, "fcntl(F_ADD_SEALS)");
     ::execveat(copy.get(), "", argv, environ, AT_EMPTY_PATH);
     sys::fail("execveat(the sealed copy of the runtime)");
 }

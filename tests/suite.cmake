@@ -111,9 +111,9 @@ endforeach()
 # The Debian 12 guest (tests/debian): debootstrap into an empty cache in the
 # build root, the guest's build made natively, then the Vagrantfile's
 # PROVISION in it, one line broken and as it is, and README's commands as
-# the vagrant user. Part of the default run (about 23 minutes here, 14 of
-# them in the VM; tests/debian/README.md); --no-vm leaves it out with the
-# vm label. It boots tests/vm's kernel (its cache, filled if empty).
+# the vagrant user (about 23 minutes here, 14 of them in the VM;
+# tests/debian/README.md). Label debian: run only when --label names it.
+# It boots tests/vm's kernel (its cache, filled if empty).
 add_test(NAME debian.selftest
     COMMAND bash -c "rm -rf \"$NSLAB_DEBIAN_CACHE\" && exec \"$0\"" "${suite_src}/tests/debian/selftest")
 set_tests_properties(debian.selftest PROPERTIES LABELS "debian;root" TIMEOUT 7200 RESOURCE_LOCK vm
